@@ -1,0 +1,1 @@
+"""Contracts shared by every stage: event models, topic names, output messages."""
