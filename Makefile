@@ -1,0 +1,53 @@
+# leadscore — `make run` serves the whole pipeline; `make test` proves it.
+# Everything a fresh machine needs beyond Python 3.11+, a JDK 17+ and Maven is
+# installed here: the virtual environment, the project, the Kafka jars.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run demo test lint typecheck unit integration e2e bench install broker-start broker-stop clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/leadscore run
+
+demo: $(STAMP)
+	$(BIN)/leadscore demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# pytest starts the broker through deploy/kafka/broker.sh when none is running
+# and stops what it started (tests/conftest.py).
+test: lint typecheck
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest -q tests/integration tests/e2e
+
+bench: $(STAMP)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+broker-start:
+	deploy/kafka/broker.sh start
+
+broker-stop:
+	deploy/kafka/broker.sh stop
+
+clean: broker-stop
+	rm -rf var $(VENV)

@@ -1,0 +1,1 @@
+"""The collector: validate, enrich and produce events to Kafka. It never scores."""

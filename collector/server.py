@@ -1,0 +1,30 @@
+"""Run the collector: uvicorn around create_app with a real Kafka producer."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from collector.app import create_app
+from collector.producer import KafkaDelivery
+from leadscore.settings import Settings
+
+log = logging.getLogger("leadscore.collector")
+
+
+def serve(settings: Settings) -> None:
+    """Serve until SIGINT/SIGTERM (uvicorn handles both and drains requests)."""
+    delivery = KafkaDelivery(settings.kafka_bootstrap)
+    app = create_app(delivery, settings.write_keys, settings.topic_prefix)
+    config = uvicorn.Config(
+        app,
+        host=settings.collector_host,
+        port=settings.collector_port,
+        log_level="warning",
+        access_log=False,
+    )
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        delivery.close()

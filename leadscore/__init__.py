@@ -1,0 +1,1 @@
+"""leadscore: command line and settings."""

@@ -1,0 +1,3 @@
+from leadscore.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""Settings: `LEADSCORE_*` environment variables, read once per process and passed down.
+
+A malformed value fails loudly at start, naming the variable.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEADSCORE_", extra="ignore", frozen=True)
+
+    # Where local state lives: the broker (var/kafka), chDB (var/clickhouse), worker tables.
+    var: Path = Path("var")
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+    # Kafka's unit of parallelism: N workers share these (see README, scale-out).
+    partitions: Annotated[int, Field(ge=1, le=256)] = 8
+    clickhouse_url: str = ""
+    clickhouse_database: str = "leadscore"
+    rules: Path = PROJECT_ROOT / "deploy" / "rules.toml"
+
+    collector_host: str = "127.0.0.1"
+    collector_port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    write_keys: Annotated[list[str], NoDecode] = ["dev-write-key"]
+    signing_secret: SecretStr = SecretStr("dev-signing-secret-change-me")
+
+    worker_store: str = "rocksdb://"
+    worker_web_port: Annotated[int, Field(ge=0, le=65535)] = 6066
+    # The sink owns the chDB data path and answers read-only SQL for other processes here.
+    sink_query_port: Annotated[int, Field(ge=0, le=65535)] = 8124
+
+    @field_validator("write_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, v: object) -> object:
+        if isinstance(v, str):
+            keys = [k.strip() for k in v.split(",") if k.strip()]
+            if not keys:
+                raise ValueError("needs at least one write key (comma-separated)")
+            return keys
+        return v
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v and not v.startswith(("chdb:", "http://", "https://")):
+            raise ValueError("must be chdb:///path, http://user:pass@host:8123/db or https://...")
+        return v
+
+    @cached_property
+    def var_dir(self) -> Path:
+        return self.var.resolve()
+
+    @cached_property
+    def clickhouse(self) -> str:
+        """The ClickHouse URL; by default embedded chDB with data under var/clickhouse."""
+        return self.clickhouse_url or f"chdb://{self.var_dir / 'clickhouse'}"
+
+    @property
+    def embedded_clickhouse(self) -> bool:
+        return self.clickhouse.startswith("chdb:")
+
+
+def load_settings() -> Settings:
+    """Read the environment once; callers pass the result down."""
+    return Settings()

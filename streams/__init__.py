@@ -1,0 +1,1 @@
+"""Faust agents: a thin shell that routes events to profiles and calls scorer/."""

@@ -1,0 +1,184 @@
+"""The Faust application: identity routing, scoring, decay timers.
+
+Topology (see README):
+  events-*  --(identity, keyed by anonymous id)-->  scoring-input  --(scoring, keyed
+  by profile)-->  lead-scores, lead-stage-changes
+Correctness comes from idempotent state (applied event ids in the scorer state,
+deterministic change ids), not from Kafka transactions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+
+from leadscore.settings import Settings
+from schemas import topics
+from scorer import (
+    Rules,
+    Update,
+    advance,
+    apply_event,
+    merge,
+    new_state,
+    next_crossing,
+    state_from_dict,
+    state_to_dict,
+    update_traits,
+)
+from streams import commands
+from streams.conversion import change_message, epoch, score_message, scoring_event
+from streams.schedule import CrossingSchedule
+
+log = logging.getLogger("leadscore.worker")
+
+# Recent stage changes kept per profile so a redelivered event re-emits what it
+# caused (a crash may lose an output the changelog already recorded). Bounded.
+RECENT_CHANGES = 8
+# How often due decay crossings are turned into ticks: well inside the 1 s promise.
+TIMER_INTERVAL_S = 0.2
+
+
+@dataclass
+class Pipeline:
+    app: faust.App
+    schedule: CrossingSchedule = field(default_factory=CrossingSchedule)
+
+
+def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pipeline:
+    prefix = settings.topic_prefix
+    app = faust.App(
+        f"{prefix}leadscore-worker",
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store=store or settings.worker_store,
+        datadir=str(settings.var_dir / "worker"),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        key_serializer="raw",
+        value_serializer="json",
+        producer_acks=-1,
+    )
+    pipeline = Pipeline(app)
+    event_topics = app.topic(*topics.all_event_topics(prefix), key_type=bytes)
+    scoring_input = app.topic(prefix + topics.SCORING_INPUT, key_type=bytes)
+    scores_out = app.topic(prefix + topics.LEAD_SCORES, key_type=bytes)
+    changes_out = app.topic(prefix + topics.LEAD_STAGE_CHANGES, key_type=bytes)
+    identity = app.Table("identity", default=None, partitions=settings.partitions)
+    profiles = app.Table("profiles", default=None, partitions=settings.partitions)
+
+    async def route(profile: str, command: dict[str, Any]) -> None:
+        await scoring_input.send(key=profile.encode(), value=command)
+
+    @app.agent(event_topics)
+    async def resolve_identity(stream: faust.StreamT[dict[str, Any]]) -> None:
+        async for event in stream:
+            anonymous, lead = event.get("anonymous_id"), event.get("lead_id")
+            if not anonymous:
+                await route(lead, commands.event_command(event))
+                continue
+            known = identity[anonymous]
+            if lead and known != lead:
+                identity[anonymous] = lead
+                if known is None:
+                    # Through A's own partition: A's queued events are applied first.
+                    await route(commands.anonymous_profile(anonymous), commands.merge_out(lead))
+                known = lead
+            profile = known or commands.anonymous_profile(anonymous)
+            await route(profile, commands.event_command(event))
+
+    async def emit(profile: str, entry: dict[str, Any], update: Update,
+                   event_id: str | None) -> None:
+        identified = not commands.is_anonymous(profile)
+        key = profile.encode()
+        await scores_out.send(
+            key=key, value=score_message(profile, update, rules.version, identified, event_id)
+        )
+        if update.change is not None:
+            message = change_message(profile, update.change, update, rules.version, identified)
+            entry["recent"] = (entry.get("recent", []) + [message])[-RECENT_CHANGES:]
+            await changes_out.send(key=key, value=message)
+
+    async def store(profile: str, entry: dict[str, Any], update: Update) -> None:
+        entry["state"] = state_to_dict(update.state)
+        profiles[profile] = entry
+        pipeline.schedule.set(profile, next_crossing(update.state, rules))
+
+    async def resend(profile: str, entry: dict[str, Any], event_id: str) -> None:
+        for message in entry.get("recent", []):
+            if message["event_id"] == event_id:
+                await changes_out.send(key=profile.encode(), value=message)
+
+    @app.agent(scoring_input)
+    async def score(stream: faust.StreamT[dict[str, Any]]) -> None:
+        async for key, command in stream.items():
+            profile = key.decode() if isinstance(key, bytes) else str(key)
+            entry = dict(profiles[profile] or {})
+            if "merged_into" in entry:
+                # A straggler for a merged anonymous profile belongs to its lead.
+                await route(entry["merged_into"], command)
+                continue
+            state = state_from_dict(entry["state"]) if "state" in entry else new_state()
+            kind = command["kind"]
+            if kind == commands.EVENT:
+                event = scoring_event(command["event"])
+                update = apply_event(state, event, rules)
+                if update.duplicate:
+                    await resend(profile, entry, event.event_id)
+                    continue
+                await emit(profile, entry, update, event.event_id)
+                await store(profile, entry, update)
+            elif kind == commands.MERGE_OUT:
+                profiles[profile] = {"merged_into": command["into"]}
+                pipeline.schedule.set(profile, None)
+                if "state" in entry:
+                    await route(command["into"], commands.absorb(profile, entry["state"]))
+            elif kind == commands.ABSORB:
+                update = merge(state, state_from_dict(command["state"]), rules)
+                await emit(profile, entry, update, None)
+                await store(profile, entry, update)
+            elif kind == commands.TICK:
+                update = advance(state, time.time(), rules)
+                if update.change is not None:
+                    await emit(profile, entry, update, None)
+                await store(profile, entry, update)
+            elif kind == commands.TRAITS:
+                update = update_traits(state, command["traits"], command["at"], rules)
+                await emit(profile, entry, update, None)
+                await store(profile, entry, update)
+            else:
+                log.error("unknown command %r for %s; skipped", kind, profile)
+
+    rebuild = {"needed": True}
+
+    @app.on_rebalance_complete.connect
+    async def _on_rebalance(sender: object, **kwargs: Any) -> None:
+        rebuild["needed"] = True
+
+    @app.timer(interval=TIMER_INTERVAL_S)
+    async def decay_timer() -> None:
+        if rebuild["needed"] and app.tables.recovery.completed.is_set():
+            rebuild["needed"] = False
+            rebuild_schedule(pipeline, profiles, rules)
+        for profile, due in pipeline.schedule.pop_due(time.time()):
+            await route(profile, commands.tick(due))
+
+    return pipeline
+
+
+def rebuild_schedule(pipeline: Pipeline, profiles: Any, rules: Rules) -> None:
+    """After a restart or rebalance: the schedule is derived from the table alone."""
+    pipeline.schedule.clear()
+    for profile, entry in profiles.items():
+        if entry and "state" in entry:
+            pipeline.schedule.set(profile, next_crossing(state_from_dict(entry["state"]), rules))
+    log.info("decay schedule rebuilt: %d profiles due later", len(pipeline.schedule))
+
+
+__all__ = ["Pipeline", "create_app", "rebuild_schedule", "epoch"]

@@ -1,0 +1,66 @@
+"""Wire JSON <-> scorer types, and scorer updates -> output messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from schemas.timestamps import format_epoch
+from scorer import ScoringEvent, StageChange, Update, change_id
+
+
+def epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def scoring_event(stored: dict[str, Any]) -> ScoringEvent:
+    return ScoringEvent(
+        event_id=str(stored["event_id"]),
+        type=stored["type"],
+        at=epoch(stored["occurred_at"]),
+        properties=stored.get("properties") or {},
+        traits=stored.get("traits") or {},
+    )
+
+
+def _contributions(update: Update) -> list[dict[str, Any]]:
+    return [
+        {"rule_id": c.rule_id, "points": c.points, "event_id": c.event_id}
+        for c in update.contributions
+    ]
+
+
+def score_message(
+    profile: str, update: Update, version: str, identified: bool, event_id: str | None
+) -> dict[str, Any]:
+    return {
+        "lead_id": profile,
+        "score": update.score,
+        "stage": update.stage,
+        "at": format_epoch(update.at),
+        "rules_version": version,
+        "fit_grade": update.fit_grade,
+        "identified": identified,
+        "event_id": event_id,
+        "contributions": _contributions(update),
+    }
+
+
+def change_message(
+    profile: str, change: StageChange, update: Update, version: str, identified: bool
+) -> dict[str, Any]:
+    return {
+        "lead_id": profile,
+        "from_stage": change.from_stage,
+        "to_stage": change.to_stage,
+        "score": change.score,
+        "at": format_epoch(change.at),
+        "cause": change.cause,
+        "event_id": change.event_id,
+        "rules_version": version,
+        "change_id": change_id(profile, change),
+        "fit_grade": update.fit_grade,
+        "identified": identified,
+        "rule_id": change.rule_id,
+        "contributions": _contributions(update),
+    }

@@ -1,0 +1,16 @@
+"""Run the scoring worker: a Faust worker around streams.app (SIGINT/SIGTERM stop it)."""
+
+from __future__ import annotations
+
+import faust
+
+from leadscore.settings import Settings
+from scorer import load_rules
+from streams.app import create_app
+
+
+def run_worker(settings: Settings, loglevel: str = "WARNING") -> None:
+    rules = load_rules(settings.rules)
+    pipeline = create_app(settings, rules)
+    worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()
