@@ -7,6 +7,8 @@ real broker and so a later transport (a different client) swaps in one place.
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,31 +40,53 @@ class Delivery(Protocol):
     def close(self) -> None: ...
 
 
+def _reachable(address: str, timeout: float = 1.0) -> bool:
+    host, _, port = address.strip().rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 class KafkaDelivery:
-    """kafka-python with acks=all and idempotence: no loss, no broker-side duplicates."""
+    """kafka-python with acks=all and idempotence: no loss, no broker-side duplicates.
+
+    The producer is made on first use, so the collector starts (and answers 503)
+    while the broker is still away.
+    """
 
     def __init__(self, bootstrap: str, client_id: str = "leadscore-collector") -> None:
-        self._producer = KafkaProducer(
-            bootstrap_servers=bootstrap,
-            client_id=client_id,
-            acks="all",
-            enable_idempotence=True,
-            compression_type="lz4",
-            # A few ms of linger lets concurrent requests share a produce call.
-            linger_ms=5,
-            # send() blocks for metadata when the broker is away: bound it by the answer time.
-            max_block_ms=int(ACK_TIMEOUT_S * 1000),
-            request_timeout_ms=int(ACK_TIMEOUT_S * 1000),
-            delivery_timeout_ms=int(ACK_TIMEOUT_S * 1000) + 1000,
-            # Bounded buffer: the collector keeps no unbounded queue of its own.
-            buffer_memory=32 * 1024 * 1024,
-            key_serializer=str.encode,
-        )
+        self._bootstrap = bootstrap
+        self._client_id = client_id
+        self._producer: KafkaProducer | None = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> KafkaProducer:
+        with self._lock:
+            if self._producer is None:
+                self._producer = KafkaProducer(
+                    bootstrap_servers=self._bootstrap,
+                    client_id=self._client_id,
+                    acks="all",
+                    enable_idempotence=True,
+                    compression_type="lz4",
+                    # A few ms of linger lets concurrent requests share a produce call.
+                    linger_ms=5,
+                    # Every wait is bounded by the answer time: 503 within 3 s, never a hang.
+                    bootstrap_timeout_ms=int(ACK_TIMEOUT_S * 1000),
+                    max_block_ms=int(ACK_TIMEOUT_S * 1000),
+                    request_timeout_ms=int(ACK_TIMEOUT_S * 1000),
+                    delivery_timeout_ms=int(ACK_TIMEOUT_S * 1000) + 1000,
+                    key_serializer=str.encode,
+                )
+            return self._producer
 
     def deliver(self, records: Sequence[Record]) -> None:
         deadline = time.monotonic() + ACK_TIMEOUT_S
         try:
-            futures = [self._producer.send(r.topic, key=r.key, value=r.value) for r in records]
+            producer = self._connect()
+            futures = [producer.send(r.topic, key=r.key, value=r.value) for r in records]
             for future in futures:
                 future.get(timeout=max(0.0, deadline - time.monotonic()))
         except KafkaError as exc:
@@ -70,7 +94,8 @@ class KafkaDelivery:
             raise DeliveryError(str(exc)) from exc
 
     def ready(self) -> bool:
-        return bool(self._producer.bootstrap_connected())
+        return any(_reachable(address) for address in self._bootstrap.split(","))
 
     def close(self) -> None:
-        self._producer.close(timeout=5)
+        if self._producer is not None:
+            self._producer.close(timeout=5)

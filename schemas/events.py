@@ -139,7 +139,7 @@ class Event(BaseModel):
     occurred_at: datetime | None = Field(
         default=None, description="ISO-8601 with a zone, or epoch milliseconds"
     )
-    properties: dict[str, Any] = Field(default_factory=dict)
+    properties: dict[str, Any] = Field(default_factory=dict, validate_default=True)
     traits: Traits | None = None
     context: Context | None = None
 
