@@ -119,6 +119,12 @@ def cmd_schemas_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_email_token(args: argparse.Namespace) -> int:
+    from collector.email_tokens import main as email_token_main
+
+    return email_token_main(args.rest, _settings())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leadscore", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     schemas_sub = schemas.add_subparsers(dest="schemas_command", required=True)
     export = add("export", cmd_schemas_export, "write JSON Schema files", into=schemas_sub)
     export.add_argument("dir")
+    token = add("email-token", cmd_email_token, "make signed email open/click tokens")
+    token.add_argument("rest", nargs=argparse.REMAINDER, help="see leadscore email-token --help")
     return parser
 
 
