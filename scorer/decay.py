@@ -1,0 +1,39 @@
+"""Exponential decay with a half-life: a credit of p at time t is worth p * 2^(-(T - t)/H) at T."""
+
+import math
+
+
+def factor(elapsed: float, half_life: float) -> float:
+    """How much of a value survives `elapsed` seconds (negative elapsed grows it)."""
+    return math.exp2(-elapsed / half_life)
+
+
+def value_at(value: float, since: float, t: float, half_life: float) -> float:
+    """`value` held at time `since`, seen at time `t`."""
+    return value * math.exp2((since - t) / half_life)
+
+
+def add_credit(
+    value: float, since: float, points: float, at: float, half_life: float
+) -> tuple[float, float]:
+    """(value, reference time) after adding `points` credited at `at`.
+
+    The reference time only moves forward, so a late credit is decayed to it instead
+    of the sum being decayed backwards; that keeps sums independent of arrival order.
+    """
+    if at >= since:
+        return value * math.exp2((since - at) / half_life) + points, at
+    return value + points * math.exp2((at - since) / half_life), since
+
+
+def crossing_time(value: float, since: float, threshold: float, half_life: float) -> float | None:
+    """When `value` (held at `since`) decays down to `threshold`: since + H * log2(value/threshold).
+
+    None when it never does (threshold <= 0 or value <= 0, i.e. nothing left to decay
+    through a positive threshold). A value already at or below it crosses at `since`.
+    """
+    if threshold <= 0 or value <= 0:
+        return None
+    if value <= threshold:
+        return since
+    return since + half_life * math.log2(value / threshold)

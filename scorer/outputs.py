@@ -1,0 +1,41 @@
+"""What the engine returns: the new state plus what to emit on lead-scores and stage changes."""
+
+import hashlib
+from dataclasses import dataclass
+
+from scorer.credits import Contribution
+from scorer.state import LeadState
+
+
+@dataclass(frozen=True, slots=True)
+class StageChange:
+    from_stage: str
+    to_stage: str
+    score: float  # the score at `at`
+    at: float  # event time of the change; for decay the exact crossing time
+    cause: str  # event | decay | merge | trigger
+    event_id: str | None
+    rule_id: str | None  # the trigger, or the rule whose credit tipped it; None for decay
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    state: LeadState
+    score: float  # decayed score as of `at`
+    stage: str
+    at: float
+    fit_grade: str
+    contributions: tuple[Contribution, ...]  # what this step added; empty for duplicates
+    change: StageChange | None  # the last of `changes`, for convenience
+    duplicate: bool
+    changes: tuple[StageChange, ...] = ()  # every stage change of this step, in time order
+
+
+def change_id(lead_id: str, change: StageChange) -> str:
+    """A stable id for a stage change, so downstream consumers can drop redelivered ones.
+
+    `at` is written with microsecond precision: replays recompute the same float, and
+    the rounding absorbs representation noise from other producers of the same change.
+    """
+    canonical = f"{lead_id}\x1f{change.to_stage}\x1f{change.cause}\x1f{change.at:.6f}"
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,105 @@
+"""apply_event: points per rule, decay, stages, duplicates, purity of the input state."""
+
+import math
+
+import pytest
+from scorer_rulebook import DAY, SPEC, T0, H, event, view
+
+from scorer import (
+    advance,
+    apply_event,
+    new_state,
+    next_crossing,
+    parse_rules,
+    rescore,
+    score_at,
+    state_from_dict,
+    state_to_dict,
+)
+
+RULES = parse_rules(SPEC)
+
+
+def test_every_matching_rule_adds_its_points() -> None:
+    update = apply_event(new_state(), view("e1", T0, "/pricing/enterprise"), RULES)
+    assert update.score == 6.0
+    assert sorted((c.rule_id, c.points) for c in update.contributions) == [
+        ("any-page", 1.0),
+        ("pricing", 5.0),
+    ]
+    assert all(c.event_id == "e1" for c in update.contributions)
+
+
+def test_negative_points_have_no_floor() -> None:
+    update = apply_event(new_state(), view("e1", T0, "/careers"), RULES)
+    assert update.score == -9.0
+
+
+def test_decay_halves_per_half_life() -> None:
+    state = apply_event(new_state(), event("f", "form_submit", T0), RULES).state
+    assert score_at(state, T0 + H, RULES) == pytest.approx(15.0, rel=1e-12)
+    state = apply_event(state, event("f2", "form_submit", T0 + 2 * H), RULES).state
+    assert state.score_ref == pytest.approx(30.0 / 4 + 30.0, rel=1e-12)
+
+
+def test_a_late_event_is_decayed_to_the_latest_time() -> None:
+    late = apply_event(new_state(), event("a", "form_submit", T0 + H), RULES).state
+    late = apply_event(late, event("b", "form_submit", T0), RULES)
+    assert late.at == T0 + H
+    assert late.score == pytest.approx(30.0 + 15.0, rel=1e-12)
+
+
+def test_duplicates_change_nothing() -> None:
+    first = apply_event(new_state(), event("f", "form_submit", T0), RULES)
+    again = apply_event(first.state, event("f", "form_submit", T0 + DAY), RULES)
+    assert again.duplicate and again.contributions == () and again.change is None
+    assert again.state is first.state and again.score == first.score
+
+
+def test_the_input_state_is_never_modified() -> None:
+    state = apply_event(new_state(), view("a", T0, "/pricing"), RULES).state
+    before = state_to_dict(state)
+    apply_event(state, view("b", T0 - 10, "/pricing"), RULES)
+    apply_event(state, event("c", "form_submit", T0 + DAY), RULES)
+    assert state_to_dict(state) == before
+
+
+def test_cold_to_hot_is_one_change() -> None:
+    state = apply_event(new_state(), event("f", "form_submit", T0), RULES).state
+    update = apply_event(state, event("g", "form_submit", T0), RULES)
+    assert update.changes == (update.change,)
+    assert update.change is not None
+    assert (update.change.from_stage, update.change.to_stage) == ("warm", "hot")
+    fresh = parse_rules(SPEC.replace("points = 30", "points = 70"))
+    jump = apply_event(new_state(), event("f", "form_submit", T0), fresh)
+    assert jump.change is not None and len(jump.changes) == 1
+    assert (jump.change.from_stage, jump.change.to_stage, jump.change.cause) == (
+        "cold",
+        "hot",
+        "event",
+    )
+    assert jump.change.rule_id == "form" and jump.change.event_id == "f"
+
+
+def test_decay_crossing_is_exact_and_advance_demotes_at_it() -> None:
+    state = rescore([event("f", "form_submit", T0), event("g", "form_submit", T0)], RULES)[0]
+    assert state.stage == "hot" and state.score_ref == 60.0
+    crossing = next_crossing(state, RULES)
+    assert crossing == pytest.approx(T0 + H * math.log2(60.0 / 55.0), rel=1e-15)
+    assert advance(state, crossing - 1, RULES).change is None
+    update = advance(state, crossing, RULES)
+    assert update.change is not None
+    assert (update.change.to_stage, update.change.cause, update.change.at) == (
+        "warm",
+        "decay",
+        crossing,
+    )
+    assert update.change.score == pytest.approx(55.0, rel=1e-12)
+
+
+def test_state_round_trips_through_json() -> None:
+    import json
+
+    state = rescore([view(f"e{i}", T0 + i * 600, "/pricing") for i in range(5)], RULES)[0]
+    copy = state_from_dict(json.loads(json.dumps(state_to_dict(state))))
+    assert copy == state
