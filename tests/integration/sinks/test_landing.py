@@ -1,0 +1,50 @@
+"""Events and stage changes produced to the real broker land in chDB, once each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kafka import KafkaProducer
+
+from leadscore.settings import Settings
+from schemas import topics as t
+from sinks.query import run_query
+from tests.integration.sinks.factories import (
+    count_when_ready,
+    send_events,
+    send_json,
+    stage_change,
+    stored_event,
+    wait_for,
+)
+
+KINDS = ["page_view"] * 20 + ["video_progress"] * 5 + ["download"] * 3 + ["email_open"] * 2
+
+
+def test_events_and_stage_changes_land(
+    settings: Settings, prefix: str, producer: KafkaProducer, start_sink: Callable[..., object]
+) -> None:
+    events = [stored_event(i, kind) for i, kind in enumerate(KINDS)]
+    send_events(producer, prefix, events)
+    for change in [stage_change(i) for i in range(10)]:
+        send_json(producer, prefix + t.LEAD_STAGE_CHANGES, change.lead_id, change.model_dump_json())
+    producer.flush()
+    start_sink()
+
+    events_sql = "SELECT count() FROM events"
+    wait_for(lambda: count_when_ready(settings, events_sql) == len(events))
+    changes_sql = "SELECT count() FROM lead_stage_changes"
+    wait_for(lambda: count_when_ready(settings, changes_sql) == 10)
+
+    one = run_query(
+        settings,
+        "SELECT type, path, utm_source, utm_medium, dwell_ms, lead_id, flags FROM events "
+        f"WHERE event_id = '{events[10].event_id}'",
+    )
+    assert one.rows == [("page_view", "/pricing", "google", "cpc", 1010, "", ["bot"])]
+    video = run_query(settings, "SELECT video_id, percent FROM events WHERE percent IS NOT NULL")
+    assert set(video.rows) == {("demo", 50.0)}
+    change = run_query(
+        settings, "SELECT to_stage, contributions FROM lead_stage_changes WHERE change_id = 'chg-3'"
+    )
+    assert change.rows == [("hot", [{"rule_id": "pricing", "points": 5.0, "event_id": ""}])]
