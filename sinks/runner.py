@@ -18,7 +18,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,8 +58,9 @@ class SinkConfig:
     # On stop, keep retrying the last batch this long; after that it is left uncommitted and
     # the next start re-reads it (nothing is lost, only delayed).
     shutdown_timeout_s: float = 30.0
-    # LeadScore has no half-life field yet; each score row is stamped with this one.
-    default_half_life_s: float = 7 * 24 * 3600.0
+    # LeadScore has no half-life field yet; each score row is stamped with this one
+    # (deploy/rules.toml: half_life = "14d"). A `half_life_s` in the message wins.
+    default_half_life_s: float = 14 * 24 * 3600.0
     group_id: str | None = None
 
 
@@ -304,6 +305,8 @@ def run_sink(
         lock = None
         if settings.embedded_clickhouse:
             lock = stack.enter_context(OwnerLock.acquire(settings.var_dir))
+        if client is None:
+            client = stack.enter_context(closing(connect(settings)))
         sink = Sink(settings, config or SinkConfig(), client)
         if lock is not None:
             server = stack.enter_context(QueryServer(settings, settings.sink_query_port))

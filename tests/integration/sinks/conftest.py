@@ -12,6 +12,7 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from leadscore.settings import Settings
+from sinks.clickhouse import connect
 from sinks.rows import topic_tables
 from sinks.runner import SinkConfig, run_sink
 
@@ -83,12 +84,15 @@ class SinkThread:
         self._thread.start()
         return self
 
-    def join(self, timeout_s: float = 60.0) -> None:
-        self.stop.set()
+    def join(self, timeout_s: float = 60.0, *, stop: bool = True) -> None:
+        """Stop (unless `stop` is False: wait for it to end by itself) and re-raise its error."""
+        if stop:
+            self.stop.set()
         self._thread.join(timeout_s)
         assert not self._thread.is_alive(), "sink did not stop"
-        if self.error is not None:
-            raise self.error
+        error, self.error = self.error, None  # raised once, not again at teardown
+        if error is not None:
+            raise error
 
 
 @pytest.fixture
@@ -105,3 +109,12 @@ def start_sink(settings: Settings, topics: list[str]) -> Iterator[Callable[..., 
         sink.stop.set()
     for sink in started:
         sink.join()
+
+
+@pytest.fixture
+def chdb_client(settings: Settings) -> Iterator[Any]:
+    """A writable client on the test's chDB path, closed after the test: chDB allows one
+    data path per process, so a client left open would block the next test's path."""
+    client = connect(settings)
+    yield client
+    client.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -85,3 +86,57 @@ def send_events(producer: KafkaProducer, prefix: str, events: list[StoredEvent])
 def send_json(producer: KafkaProducer, topic: str, key: str, value: Any) -> None:
     text = value if isinstance(value, str) else json.dumps(value)
     producer.send(topic, key=key, value=text)
+
+
+class Crash(BaseException):
+    """Stands for the process dying: not an Exception, so the sink's retry loop can't catch it."""
+
+
+class FlakyClient:
+    """A real clickhouse-connect client whose inserts misbehave on purpose.
+
+    - `fail_for_s`: inserts raise (and do not land) until this many seconds after the first one;
+    - `land_then_fail`: the first N inserts land, then raise (a timeout after the server wrote);
+    - `crash_after_landing`: the first insert lands, then the sink "dies" before committing.
+    """
+
+    def __init__(
+        self,
+        real: Any,
+        fail_for_s: float = 0.0,
+        land_then_fail: int = 0,
+        crash_after_landing: bool = False,
+    ) -> None:
+        self._real = real
+        self._fail_for_s = fail_for_s
+        self._land_then_fail = land_then_fail
+        self._crash = crash_after_landing
+        self._first: float | None = None
+        self.failures = 0
+        self.inserts = 0
+
+    def insert(self, *args: Any, **kwargs: Any) -> Any:
+        now = time.monotonic()
+        self._first = self._first if self._first is not None else now
+        if now - self._first < self._fail_for_s:
+            self.failures += 1
+            raise ConnectionError("ClickHouse unreachable (simulated)")
+        result = self._real.insert(*args, **kwargs)
+        self.inserts += 1
+        if self._crash:
+            self._crash = False
+            raise Crash("killed between insert and commit")
+        if self._land_then_fail > 0:
+            self._land_then_fail -= 1
+            self.failures += 1
+            raise TimeoutError("insert landed but the reply was lost (simulated)")
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def exact_counts(settings: Settings, table: str, key: str) -> tuple[int, int]:
+    """count() and uniqExact(key): equal and as expected means nothing lost, nothing doubled."""
+    row = run_query(settings, f"SELECT count(), uniqExact({key}) FROM {table}").rows[0]
+    return int(row[0]), int(row[1])
