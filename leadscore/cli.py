@@ -165,5 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format='{"ts":"%(asctime)s","level":"%(levelname)s",'
         '"logger":"%(name)s","msg":"%(message)s"}', stream=sys.stderr
     )
+    # Client libraries narrate every partition assignment at INFO; keep their warnings.
+    for noisy in ("kafka", "aiokafka", "faust", "mode", "uvicorn.error"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     return int(args.handler(args))

@@ -33,6 +33,25 @@ class Settings(BaseSettings):
     write_keys: Annotated[list[str], NoDecode] = ["dev-write-key"]
     signing_secret: SecretStr = SecretStr("dev-signing-secret-change-me")
 
+    # --- collector ---
+    # Client IPs are cut to /24 (IPv4) or /48 (IPv6) before Kafka; false keeps them whole.
+    collector_ip_truncation: bool = True
+    # Token buckets (requests per second, burst); a rate of 0 turns that limit off.
+    collector_rate_per_key: Annotated[float, Field(ge=0)] = 200.0
+    collector_burst_per_key: Annotated[int, Field(ge=1)] = 400
+    collector_rate_per_ip: Annotated[float, Field(ge=0)] = 20.0
+    collector_burst_per_ip: Annotated[int, Field(ge=1)] = 60
+    # JSON {"write-key": ["https://www.acme.com"]}; a key not listed accepts any origin.
+    collector_cors_origins: dict[str, list[str]] = {}
+    # JSON {"Webinar Registered": "form_submit"}: Segment track names onto our types.
+    collector_track_mapping: dict[str, str] = {}
+    # An open this soon after the send is a scanner or a privacy proxy, not a reader.
+    collector_machine_open_s: Annotated[float, Field(ge=0)] = 10.0
+    # Where email links point (the collector as the internet sees it).
+    collector_public_url: str = "http://127.0.0.1:8000"
+    email_token_ttl_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    # --- end collector ---
+
     worker_store: str = "rocksdb://"
     worker_web_port: Annotated[int, Field(ge=0, le=65535)] = 6066
     # The sink owns the chDB data path and answers read-only SQL for other processes here.

@@ -28,6 +28,9 @@ class LeadScore(BaseModel):
     fit_grade: str = "D"
     identified: bool = True
     event_id: str | None = None
+    half_life_s: float | None = Field(
+        default=None, description="the rules' half-life, to decay `score` from `at` to now"
+    )
     contributions: list[Contribution] = Field(default_factory=list)
 
 

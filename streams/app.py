@@ -83,7 +83,7 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
             if not anonymous:
                 await route(lead, commands.event_command(event))
                 continue
-            known = identity[anonymous]
+            known = identity.get(anonymous)
             if lead and known != lead:
                 identity[anonymous] = lead
                 if known is None:
@@ -98,7 +98,7 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
         identified = not commands.is_anonymous(profile)
         key = profile.encode()
         await scores_out.send(
-            key=key, value=score_message(profile, update, rules.version, identified, event_id)
+            key=key, value=score_message(profile, update, rules, identified, event_id)
         )
         if update.change is not None:
             message = change_message(profile, update.change, update, rules.version, identified)
@@ -119,7 +119,7 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
     async def score(stream: faust.StreamT[dict[str, Any]]) -> None:
         async for key, command in stream.items():
             profile = key.decode() if isinstance(key, bytes) else str(key)
-            entry = dict(profiles[profile] or {})
+            entry = dict(profiles.get(profile) or {})
             if "merged_into" in entry:
                 # A straggler for a merged anonymous profile belongs to its lead.
                 await route(entry["merged_into"], command)

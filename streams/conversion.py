@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from schemas.timestamps import format_epoch
-from scorer import ScoringEvent, StageChange, Update, change_id
+from scorer import Rules, ScoringEvent, StageChange, Update, change_id
 
 
 def epoch(iso: str) -> float:
@@ -31,17 +31,18 @@ def _contributions(update: Update) -> list[dict[str, Any]]:
 
 
 def score_message(
-    profile: str, update: Update, version: str, identified: bool, event_id: str | None
+    profile: str, update: Update, rules: Rules, identified: bool, event_id: str | None
 ) -> dict[str, Any]:
     return {
         "lead_id": profile,
         "score": update.score,
         "stage": update.stage,
         "at": format_epoch(update.at),
-        "rules_version": version,
+        "rules_version": rules.version,
         "fit_grade": update.fit_grade,
         "identified": identified,
         "event_id": event_id,
+        "half_life_s": rules.half_life,
         "contributions": _contributions(update),
     }
 

@@ -11,6 +11,7 @@ from streams.app import create_app
 
 def run_worker(settings: Settings, loglevel: str = "WARNING") -> None:
     rules = load_rules(settings.rules)
+    (settings.var_dir / "worker").mkdir(parents=True, exist_ok=True)
     pipeline = create_app(settings, rules)
     worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()
