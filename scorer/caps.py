@@ -12,7 +12,7 @@ credits for the withdrawn ones.
 
 import math
 
-from scorer.limits import HORIZON_HALF_LIVES, MAX_CAP_WINDOWS
+from scorer.limits import CAP_LATENESS, MAX_CAP_WINDOWS
 from scorer.rules import Cap
 from scorer.state import CapWindows
 
@@ -50,12 +50,13 @@ def _prune(closed: int | None, windows: dict[int, tuple[float, ...]], oldest: in
     return closed, {w: windows[w] for w in keep}
 
 
-def _oldest_window(latest: float, cap: Cap, half_life: float) -> int:
-    return int((latest - HORIZON_HALF_LIVES * half_life) // cap.per)
+def _oldest_window(latest: float, cap: Cap) -> int:
+    """The oldest window still kept: it ends less than CAP_LATENESS before `latest`."""
+    return int((latest - CAP_LATENESS) // cap.per)
 
 
 def credit(
-    current: CapWindows | None, points: float, cap: Cap, at: float, latest: float, half_life: float
+    current: CapWindows | None, points: float, cap: Cap, at: float, latest: float
 ) -> tuple[CapWindows | None, list[Delta]]:
     """The cap bookkeeping after an event at `at`, and the credit changes it causes."""
     closed, windows = current if current is not None else (None, {})
@@ -68,7 +69,7 @@ def credit(
         return current, []  # full with earlier events: the common case, kept cheap
     after = tuple(sorted((*before, at)))[:limit]
     deltas = _diff(_allocation(before, points, cap), _allocation(after, points, cap))
-    updated = _prune(closed, {**windows, window: after}, _oldest_window(latest, cap, half_life))
+    updated = _prune(closed, {**windows, window: after}, _oldest_window(latest, cap))
     return updated, deltas
 
 
@@ -78,7 +79,6 @@ def union(
     points: float,
     cap: Cap,
     latest: float,
-    half_life: float,
 ) -> tuple[CapWindows | None, list[Delta]]:
     """Bookkeeping as if one lead had seen both histories, and the credit corrections."""
     if a is None or b is None:
@@ -95,4 +95,4 @@ def union(
         deltas += _diff(before, _allocation(both, points, cap))
         windows[w] = both
     closed = max((c for c in (a[0], b[0]) if c is not None), default=None)
-    return _prune(closed, windows, _oldest_window(latest, cap, half_life)), deltas
+    return _prune(closed, windows, _oldest_window(latest, cap)), deltas

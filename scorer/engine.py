@@ -69,6 +69,7 @@ def _restamp(s: LeadState, rules: Rules) -> None:
     s.counters = {k: v for k, v in s.counters.items() if k in counted}
     s.fit_points, s.fit_grade = evaluate(s.traits, rules)
     s.version = rules.version
+    s.half_life = rules.half_life
 
 
 def _set_traits(s: LeadState, traits: Mapping[str, Any], rules: Rules) -> None:
@@ -89,7 +90,7 @@ def _credit(s: LeadState, rule_id: str, points: float, at: float, rules: Rules) 
 def _deltas(s: LeadState, rule: Rule, props: Mapping[str, Any], t: float, h: float) -> list[Any]:
     """(credit time, points) pairs a matching rule produces; updates cap/once bookkeeping."""
     if rule.cap is not None:
-        windows, deltas = caps.credit(s.caps.get(rule.id), rule.points, rule.cap, t, s.t_ref, h)
+        windows, deltas = caps.credit(s.caps.get(rule.id), rule.points, rule.cap, t, s.t_ref)
         if deltas and windows is not None:
             s.caps = {**s.caps, rule.id: windows}
         return deltas
@@ -284,7 +285,7 @@ def rescore(events: Iterable[ScoringEvent], rules: Rules) -> tuple[LeadState, li
     not depend on the order anyway; triggers and stage changes do, and event-time order
     is what live processing would have seen without delays.
     """
-    state = LeadState(version=rules.version)
+    state = LeadState(version=rules.version, half_life=rules.half_life)
     state.fit_points, state.fit_grade = evaluate(state.traits, rules)
     updates: list[Update] = []
     for event in sorted(events, key=lambda e: e.at):

@@ -10,21 +10,28 @@ DEDUPE_IDS: Final = 10_000
 # Pruning runs only once this many ids are held, so its sort is amortized over 1,000 events.
 DEDUPE_PRUNE_AT: Final = 11_000
 
-# 9 bytes of BLAKE2b per id (12 base64 characters): ~1e-14 collision odds among 10,000 ids.
-DIGEST_BYTES: Final = 9
-DIGEST_WIDTH: Final = 12
+# Ids are bucketed by week of event time; the current and previous week are always kept,
+# so an id is remembered for at least DEDUPE_DAYS days (weeks keep the JSON small).
+DEDUPE_BUCKET: Final = 7 * 86_400.0
+# 8 bytes of BLAKE2b per id (11 base64 characters): ~3e-12 collision odds among 10,000 ids.
+DIGEST_BYTES: Final = 8
+DIGEST_WIDTH: Final = 11
 
-# Credits listed one by one in explanations; older ones are summed per rule. Eight keeps a
+# Credits listed one by one in explanations; older ones are summed per rule. Six keeps a
 # typical 50-event lead under 2 KB of JSON while showing what moved the score lately.
-RECENT_CREDITS: Final = 8
+RECENT_CREDITS: Final = 6
 
 # After 30 half-lives a credit is worth 2^-30 ~ 1e-9 of its points: bookkeeping older than
 # that (cap windows, once_per keys, trigger times) is dropped as negligible.
 HORIZON_HALF_LIVES: Final = 30
 
-# Cap windows kept per rule. A late event into an older, dropped window is not credited
-# (the window is treated as full); with 1-day windows that needs an event 16+ days late.
-MAX_CAP_WINDOWS: Final = 16
+# Cap windows are kept while they can still matter to a late event: those ending less than
+# CAP_LATENESS seconds before the lead's latest event, at most MAX_CAP_WINDOWS per rule. A
+# later event into a dropped window is not credited by that rule (the window counts as
+# full). Two days covers mobile SDK offline buffers and Kafka redelivery; older stragglers
+# are rare, and this keeps states small.
+CAP_LATENESS: Final = 2 * 86_400.0
+MAX_CAP_WINDOWS: Final = 4
 
 # Distinct once_per keys kept per rule (e.g. 64 videos); beyond that the oldest key is
 # forgotten and counts again if seen again.

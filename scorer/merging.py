@@ -41,7 +41,7 @@ def _reconcile(s: LeadState, other: LeadState, rules: Rules) -> list[Contributio
         deltas: list[tuple[float, float]] = []
         if rule.cap is not None and rule.id in other.caps:
             merged, deltas = caps.union(
-                s.caps.get(rule.id), other.caps[rule.id], rule.points, rule.cap, latest, h
+                s.caps.get(rule.id), other.caps[rule.id], rule.points, rule.cap, latest
             )
             if merged is not None:
                 s.caps[rule.id] = merged

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scorer.credits import Contribution
+from scorer.decay import value_at
 from scorer.limits import DIGEST_WIDTH
 
 # Per capped rule: (last closed window index or None, {window index: credited times, sorted}).
@@ -34,6 +35,7 @@ class LeadState:
     once: dict[str, dict[str, float]] = field(default_factory=dict)  # rule -> key hash -> at
     counters: dict[str, tuple[float, ...]] = field(default_factory=dict)  # trigger -> times
     recent: tuple[Contribution, ...] = ()  # the latest credits, oldest first
+    half_life: float = 1.0  # of the rules it was computed under; lets sums be stored at t_ref
 
     def copy(self) -> "LeadState":
         """A shallow copy; the engine replaces (never mutates) the containers it changes."""
@@ -51,6 +53,7 @@ class LeadState:
             self.once,
             self.counters,
             self.recent,
+            self.half_life,
         )
 
 
@@ -73,27 +76,73 @@ def _seen_from_dict(data: Mapping[str, str], width: int) -> dict[str, int]:
     }
 
 
-def _credit_to_list(c: Contribution) -> list[Any]:
-    row: list[Any] = [c.rule_id, c.points, c.event_id, c.at]
-    return [*row, 1] if c.displaced else row
+def _recent_to_list(recent: tuple[Contribution, ...]) -> list[list[Any]]:
+    """Credits grouped per (event, time): [event_id, at, (1 if displaced,) rule, points, ...]."""
+    groups: dict[tuple[str, float, bool], list[Any]] = {}
+    for c in recent:
+        group = groups.setdefault((c.event_id, c.at, c.displaced), [])
+        group += [c.rule_id, c.points]
+    return [
+        [eid, at, *([1] if displaced else []), *pairs]
+        for (eid, at, displaced), pairs in groups.items()
+    ]
+
+
+def _recent_from_list(rows: list[list[Any]]) -> tuple[Contribution, ...]:
+    credits = []
+    for row in rows:
+        displaced = not isinstance(row[2], str)
+        pairs = row[3:] if displaced else row[2:]
+        for i in range(0, len(pairs), 2):
+            credits.append(
+                Contribution(pairs[i], float(pairs[i + 1]), row[0], float(row[1]), displaced)
+            )
+    return tuple(credits)
+
+
+def _offsets(t_ref: float, times: tuple[float, ...]) -> list[int]:
+    """Times as whole milliseconds before t_ref: 9 digits instead of 17.
+
+    Used for cap windows and trigger counters, which only compare and order times; a
+    credit withdrawn at a millisecond-rounded time is off by under 1e-9 of its points.
+    """
+    return [round((t_ref - t) * 1000) for t in times]
+
+
+def _times(t_ref: float, offsets: list[int]) -> tuple[float, ...]:
+    return tuple(t_ref - ms / 1000 for ms in offsets)
+
+
+def _short(value: float) -> float:
+    """12 significant digits: per-rule sums only explain the score, which is kept exact."""
+    return float(f"{value:.12g}")
 
 
 def state_to_dict(s: LeadState) -> dict[str, Any]:
     """A JSON-serializable dict with short keys; empty parts are left out."""
-    out: dict[str, Any] = {"v": s.version, "st": s.stage, "s": s.score_ref, "t": s.t_ref}
+    out: dict[str, Any] = {
+        "v": s.version,
+        "st": s.stage,
+        "s": s.score_ref,
+        "t": s.t_ref,
+        "h": s.half_life,
+    }
     parts: dict[str, Any] = {
         "tr": s.traits,
         "fp": s.fit_points,
         "fg": "" if s.fit_grade == "D" else s.fit_grade,
-        "r": {rule: list(pair) for rule, pair in s.sums.items()},
+        # Per-rule sums are written as of t_ref: one number each instead of two.
+        "r": {
+            rule: _short(value_at(v, t, s.t_ref, s.half_life)) for rule, (v, t) in s.sums.items()
+        },
         "d": _seen_to_dict(s.seen),
         "c": {
-            rule: [closed, {str(w): list(times) for w, times in windows.items()}]
+            rule: [closed, {str(w): _offsets(s.t_ref, times) for w, times in windows.items()}]
             for rule, (closed, windows) in s.caps.items()
         },
         "o": s.once,
-        "k": {trigger: list(times) for trigger, times in s.counters.items()},
-        "x": [_credit_to_list(c) for c in s.recent],
+        "k": {trigger: _offsets(s.t_ref, times) for trigger, times in s.counters.items()},
+        "x": _recent_to_list(s.recent),
     }
     out.update((key, value) for key, value in parts.items() if value)
     return out
@@ -102,26 +151,25 @@ def state_to_dict(s: LeadState) -> dict[str, Any]:
 def state_from_dict(d: Mapping[str, Any]) -> LeadState:
     """The inverse of state_to_dict; raises ValueError on anything it did not write."""
     try:
+        t_ref = float(d["t"])
         return LeadState(
             version=str(d["v"]),
             traits=dict(d.get("tr", {})),
             stage=str(d["st"]),
             score_ref=float(d["s"]),
-            t_ref=float(d["t"]),
+            t_ref=t_ref,
             fit_points=float(d.get("fp", 0.0)),
             fit_grade=str(d.get("fg") or "D"),
-            sums={rule: (float(v), float(t)) for rule, (v, t) in d.get("r", {}).items()},
+            sums={rule: (float(v), float(d["t"])) for rule, v in d.get("r", {}).items()},
             seen=_seen_from_dict(d.get("d", {}), DIGEST_WIDTH),
             caps={
-                rule: (closed, {int(w): tuple(times) for w, times in windows.items()})
+                rule: (closed, {int(w): _times(t_ref, ms) for w, ms in windows.items()})
                 for rule, (closed, windows) in d.get("c", {}).items()
             },
             once={rule: dict(keys) for rule, keys in d.get("o", {}).items()},
-            counters={trigger: tuple(times) for trigger, times in d.get("k", {}).items()},
-            recent=tuple(
-                Contribution(row[0], float(row[1]), row[2], float(row[3]), len(row) > 4)
-                for row in d.get("x", [])
-            ),
+            counters={trigger: _times(t_ref, ms) for trigger, ms in d.get("k", {}).items()},
+            recent=_recent_from_list(d.get("x", [])),
+            half_life=float(d["h"]),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"not a leadscore state: {error!r}") from error

@@ -1,0 +1,130 @@
+"""Scorer throughput and state size, measured in one run beside a decode-only baseline.
+
+    python bench/bench_scorer.py [--events 300000] [--leads 2000]
+
+The events are synthetic but shaped like production traffic: mostly page views (some on
+pricing/product/careers pages, some long reads), email opens and clicks, video progress,
+downloads, a few form submits and identifies, with UUID event ids and millisecond times,
+spread over ~3 weeks per lead and arriving slightly out of order.
+"""
+
+import argparse
+import json
+import platform
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scorer import (  # noqa: E402
+    LeadState,
+    ScoringEvent,
+    apply_event,
+    load_rules,
+    new_state,
+    state_to_dict,
+)
+
+RULES_PATH = Path(__file__).resolve().parents[1] / "deploy" / "rules.toml"
+T0 = 1_795_000_000.0
+PATHS = ["/", "/blog/post", "/product/engine", "/product/api", "/pricing", "/careers", "/docs"]
+
+
+def _wire_event(rng: random.Random, lead: str, at: float) -> dict[str, Any]:
+    kind = rng.choices(
+        ["page_view", "email_open", "email_click", "video_progress", "download", "form_submit"],
+        weights=[70, 10, 6, 8, 4, 2],
+    )[0]
+    props: dict[str, Any] = {}
+    if kind == "page_view":
+        props = {"url": "https://www.acme.test" + rng.choice(PATHS) + "?utm_source=news",
+                 "dwell_ms": rng.randint(500, 90_000), "referrer": "https://news.test/"}
+    elif kind == "email_open":
+        props = {"campaign_id": "c-17"} | ({"machine": True} if rng.random() < 0.3 else {})
+    elif kind == "email_click":
+        props = {"campaign_id": "c-17", "url": "https://www.acme.test/pricing"}
+    elif kind == "video_progress":
+        props = {"video_id": f"v{rng.randint(1, 5)}", "percent": rng.choice([25, 50, 75, 100])}
+    elif kind == "download":
+        props = {"asset_id": f"a{rng.randint(1, 4)}", "asset_type": "whitepaper"}
+    return {"event_id": str(uuid.UUID(int=rng.getrandbits(128))), "lead_id": lead,
+            "type": kind, "at": round(at, 3), "properties": props, "traits": {}}
+
+
+def make_wire(n: int, leads: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    clocks = {f"lead-{i}": T0 + rng.uniform(0, 86_400) for i in range(leads)}
+    out = []
+    for _ in range(n):
+        lead = f"lead-{rng.randrange(leads)}"
+        clocks[lead] += rng.expovariate(1 / 36_000)  # ~10 h between events of one lead
+        jitter = -rng.expovariate(1 / 600) if rng.random() < 0.1 else 0.0  # 10% late
+        out.append(json.dumps(_wire_event(rng, lead, clocks[lead] + jitter)))
+    return out
+
+
+def decode(line: str) -> tuple[str, ScoringEvent]:
+    d = json.loads(line)
+    return d["lead_id"], ScoringEvent(d["event_id"], d["type"], d["at"], d["properties"], d["traits"])
+
+
+def run_baseline(wire: list[str]) -> float:
+    start = time.perf_counter()
+    for line in wire:
+        decode(line)
+    return time.perf_counter() - start
+
+
+def run_scoring(wire: list[str]) -> tuple[float, float, dict[str, LeadState]]:
+    rules = load_rules(RULES_PATH)
+    decoded = [decode(line) for line in wire]
+    states: dict[str, LeadState] = {}
+    start = time.perf_counter()
+    for line in wire:
+        decode(line)
+    decode_only = time.perf_counter() - start
+    start = time.perf_counter()
+    for line in wire:
+        lead, event = decode(line)
+        states[lead] = apply_event(states.get(lead) or new_state(), event, rules).state
+    total = time.perf_counter() - start
+    del decoded
+    return total, decode_only, states
+
+
+def typical_size(rules_path: Path = RULES_PATH) -> tuple[int, int]:
+    """JSON bytes of a lead after 50 events, median and max over 200 synthetic leads."""
+    rules = load_rules(rules_path)
+    sizes = []
+    for seed in range(200):
+        state = new_state()
+        for line in make_wire(50, 1, seed=seed):
+            state = apply_event(state, decode(line)[1], rules).state
+        sizes.append(len(json.dumps(state_to_dict(state))))
+    sizes.sort()
+    return sizes[len(sizes) // 2], sizes[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=300_000)
+    parser.add_argument("--leads", type=int, default=2_000)
+    args = parser.parse_args()
+    wire = make_wire(args.events, args.leads)
+    baseline = run_baseline(wire)
+    total, _, states = run_scoring(wire)
+    scoring_only = max(total - baseline, 1e-9)
+    median, largest = typical_size()
+    print(f"python {platform.python_version()} on {platform.machine()}, {args.events} events, {args.leads} leads")
+    print(f"decode only (json.loads -> ScoringEvent): {args.events / baseline:,.0f} events/s")
+    print(f"decode + apply_event:                     {args.events / total:,.0f} events/s")
+    print(f"apply_event alone (difference):           {args.events / scoring_only:,.0f} events/s")
+    print(f"state JSON after 50 events: median {median} B, max {largest} B (200 leads)")
+
+
+if __name__ == "__main__":
+    main()
