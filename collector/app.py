@@ -1,104 +1,206 @@
-"""The HTTP surface of the collector. Thin: decode, validate (intake), deliver (producer)."""
+"""The HTTP surface of the collector. Thin: decode, authorize, intake, dispatch."""
 
 from __future__ import annotations
 
-import json
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from collector.auth import is_valid, key_from_headers
-from collector.intake import BODY_KEY_FIELD, InvalidEvents, parse_batch, parse_event
-from collector.producer import Delivery, DeliveryError, Record
-from schemas.events import Event, StoredEvent
-from schemas.topics import event_topic
+from collector.config import CollectorConfig
+from collector.cors import OriginPolicy
+from collector.dispatch import Dispatcher
+from collector.email_routes import email_router
+from collector.enrichment import Edge
+from collector.errors import field_errors
+from collector.intake import BODY_KEY_FIELD, Intake, parse_batch
+from collector.limits import MAX_BATCH_EVENTS, RETRY_AFTER_S
+from collector.metrics import CONTENT_TYPE_LATEST, Metrics
+from collector.producer import Delivery, DeliveryError
+from collector.ratelimit import TokenBuckets, retry_after
+from collector.request_body import BodyError, read_json
+from collector.request_log import log_request_error
+from collector.snippet_route import snippet_router
+from schemas.events import Event
+from schemas.messages import Outcome
+from schemas.timestamps import parse_time
 
 log = logging.getLogger("leadscore.collector")
 
-# Segment's limits, which clients already respect: 512 KiB a request, 500 events a batch.
-MAX_BODY_BYTES = 512 * 1024
-MAX_BATCH_EVENTS = 500
-# How long a client should wait before retrying when Kafka did not acknowledge.
-RETRY_AFTER_S = 5
+SEGMENT_ROUTES = {"track": "/v1/track", "page": "/v1/page", "identify": "/v1/identify",
+                  "alias": "/v1/alias"}
 
 
-def _error(status: int, error: str, message: str, **extra: Any) -> JSONResponse:
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+def _error(status: int, error: str, message: str, headers: dict[str, str] | None = None,
+           **extra: Any) -> JSONResponse:
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_S), **(headers or {})}
     return JSONResponse({"error": error, "message": message, **extra}, status, headers=headers)
 
 
-async def _read_json(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise _Refused(_error(413, "too_large", f"body exceeds {MAX_BODY_BYTES} bytes"))
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _Refused(_error(400, "invalid_json", f"body is not JSON: {exc}")) from None
-
-
-class _Refused(Exception):
+class Refused(Exception):
     def __init__(self, response: JSONResponse) -> None:
         self.response = response
 
 
-def _event_schema() -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": Event.model_json_schema()}}}
+def _client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
-def create_app(delivery: Delivery, write_keys: list[str], topic_prefix: str = "") -> FastAPI:
+def create_app(
+    delivery: Delivery, write_keys: list[str], topic_prefix: str = "",
+    config: CollectorConfig | None = None,
+) -> FastAPI:
+    config = config or CollectorConfig()
     app = FastAPI(title="leadscore collector", version="1")
+    metrics = Metrics()
+    dispatcher = Dispatcher(delivery, topic_prefix, metrics)
+    origins = OriginPolicy(config.cors_origins)
+    key_buckets, ip_buckets = TokenBuckets(config.key_limit), TokenBuckets(config.ip_limit)
 
-    def authorize(request: Request, body: Any) -> None:
-        key = key_from_headers(request.headers)
-        if key is None and isinstance(body, dict):
-            body_key = body.get(BODY_KEY_FIELD)
-            key = body_key if isinstance(body_key, str) else None
-        if not is_valid(key, write_keys):
-            raise _Refused(_error(401, "unauthorized", "missing or unknown write key"))
+    def limit(buckets: TokenBuckets, name: str, scope: str) -> None:
+        wait = buckets.take(name)
+        if wait > 0:
+            metrics.rate_limited.labels(scope).inc()
+            raise Refused(_error(429, "rate_limited", f"too many requests for this {scope}",
+                                 {"Retry-After": retry_after(wait)}))
 
-    async def deliver(events: list[StoredEvent]) -> JSONResponse:
-        records = [
-            Record(event_topic(e.type, topic_prefix), e.key, e.model_dump_json().encode())
-            for e in events
-        ]
+    async def admit(request: Request) -> tuple[Any, Edge]:
+        """IP limit, body, write key, origin, key limit: everything before intake."""
+        received_at = datetime.now(UTC)
+        ip = _client_ip(request)
+        limit(ip_buckets, ip or "-", "ip")
         try:
-            await run_in_threadpool(delivery.deliver, records)
-        except DeliveryError as exc:
-            return _error(503, "unavailable", f"events not acknowledged by Kafka: {exc}")
-        return JSONResponse({"accepted": len(events)}, 202)
+            body = await read_json(request)
+        except BodyError as exc:
+            raise Refused(_error(exc.status, exc.error, exc.message)) from None
+        key = key_from_headers(request.headers) or request.query_params.get(BODY_KEY_FIELD)
+        if key is None and isinstance(body, dict) and isinstance(body.get(BODY_KEY_FIELD), str):
+            key = body[BODY_KEY_FIELD]
+        if not is_valid(key, write_keys):
+            raise Refused(_error(401, "unauthorized", "missing or unknown write key"))
+        origin = request.headers.get("origin")
+        if origin and not origins.allows(key, origin):
+            raise Refused(_error(403, "origin_not_allowed", f"origin {origin} not allowed"))
+        limit(key_buckets, key or "", "write_key")
+        sent_at = _sent_at(body)
+        return body, Edge(received_at, ip, request.headers.get("user-agent"),
+                          config.truncate_ips, sent_at)
 
-    @app.exception_handler(_Refused)
-    async def _refused(_: Request, exc: _Refused) -> JSONResponse:
+    async def ingest(items: list[Any], edge: Edge) -> Intake:
+        intake = parse_batch(items, edge.received_at, edge=edge,
+                             track_mapping=config.track_mapping)
+        if intake.dropped:
+            metrics.dropped.labels("consent").inc(intake.dropped)
+        try:
+            await dispatcher.send(intake.accepted, intake.rejected, edge.received_at)
+        except DeliveryError as exc:
+            raise Refused(_error(503, "unavailable", f"not acknowledged by Kafka: {exc}")) from None
+        return intake
+
+    def counts(intake: Intake) -> dict[str, Any]:
+        out: dict[str, Any] = {"accepted": len(intake.accepted) + intake.dropped}
+        if intake.dropped:
+            out["dropped"] = intake.dropped  # consent withheld: accepted, counted, not stored
+        return out
+
+    def single(intake: Intake) -> JSONResponse:
+        if intake.rejected:
+            rejection = intake.rejected[0]
+            status = 413 if rejection.reason == "too_large" else 422
+            errors = [e.as_json() for e in rejection.errors]
+            return _error(status, "invalid_event", "; ".join(
+                f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+        return JSONResponse(counts(intake), 202)
+
+    @app.exception_handler(Refused)
+    async def _refused(_: Request, exc: Refused) -> JSONResponse:
         return exc.response
 
-    @app.exception_handler(InvalidEvents)
-    async def _invalid(_: Request, exc: InvalidEvents) -> JSONResponse:
-        return _error(
-            422, "invalid_event", str(exc), errors=[e.as_json() for e in exc.errors]
-        )
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        origin = request.headers.get("origin")
+        if request.method == "OPTIONS" and origin:
+            response: Response = _preflight(request, origin, origins)
+        else:
+            response = await call_next(request)
+            key = key_from_headers(request.headers) or request.query_params.get(BODY_KEY_FIELD)
+            if origin and origins.allows(key, origin):
+                response.headers.update(origins.headers(origin))
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.requests.labels(route, str(response.status_code)).inc()
+        if response.status_code >= 400:
+            log_request_error(
+                route=route, method=request.method, status=response.status_code,
+                ip=_client_ip(request), ms=round((time.perf_counter() - started) * 1000, 2))
+        return response
 
-    @app.post("/v1/events", status_code=202, openapi_extra={"requestBody": _event_schema()})
+    @app.post("/v1/events", status_code=202, openapi_extra=_body("Event"))
     async def post_event(request: Request) -> JSONResponse:
-        body = await _read_json(request)
-        authorize(request, body)
-        return await deliver([parse_event(body, datetime.now(UTC))])
+        body, edge = await admit(request)
+        return single(await ingest([body], edge))
 
-    @app.post("/v1/batch", status_code=202)
+    @app.post("/v1/batch", status_code=202, openapi_extra=_body("Batch"))
     async def post_batch(request: Request) -> JSONResponse:
-        body = await _read_json(request)
-        authorize(request, body)
+        body, edge = await admit(request)
         items = body.get("batch") if isinstance(body, dict) else None
         if not isinstance(items, list):
             return _error(422, "invalid_batch", "body must be {\"batch\": [...]}",
                           errors=[{"field": "batch", "message": "must be a list of events"}])
         if len(items) > MAX_BATCH_EVENTS:
             return _error(413, "too_many_events", f"a batch holds at most {MAX_BATCH_EVENTS}")
-        return await deliver(parse_batch(items, datetime.now(UTC)))
+        intake = await ingest(items, edge)
+        errors = [{**e.as_json(), "reason": r.reason} for r in intake.rejected for e in r.errors]
+        return JSONResponse(
+            {**counts(intake), "rejected": len(intake.rejected), "errors": errors}, 202)
+
+    def segment_route(kind: str) -> None:
+        async def post_segment(request: Request) -> JSONResponse:
+            body, edge = await admit(request)
+            if not isinstance(body, dict):
+                return _error(422, "invalid_event", "body must be a JSON object",
+                              errors=[{"field": "(event)", "message": "must be a JSON object"}])
+            # Segment's single-call endpoints imply the type; the body may omit it.
+            return single(await ingest([{**body, "type": kind}], edge))
+
+        app.post(SEGMENT_ROUTES[kind], status_code=202, name=f"segment_{kind}",
+                 summary=f"Segment-spec {kind} call", openapi_extra=_body("SegmentMessage"),
+                 )(post_segment)
+
+    for kind in SEGMENT_ROUTES:
+        segment_route(kind)
+
+    @app.post("/v1/outcomes", status_code=202, openapi_extra=_body("Outcome"))
+    async def post_outcome(request: Request) -> JSONResponse:
+        body, _ = await admit(request)
+        if isinstance(body, dict):
+            body = {k: v for k, v in body.items() if k != BODY_KEY_FIELD}
+        try:
+            outcome = Outcome.model_validate(body)
+            if outcome.at is not None:
+                parse_time(outcome.at)
+        except ValidationError as exc:
+            errors = [e.as_json() for e in field_errors(exc)]
+            return _error(422, "invalid_outcome", str(exc.errors()[0]["msg"]), errors=errors)
+        except ValueError as exc:
+            return _error(422, "invalid_outcome", str(exc),
+                          errors=[{"field": "at", "message": str(exc)}])
+        try:
+            await dispatcher.send_outcome(outcome)
+        except DeliveryError as exc:
+            return _error(503, "unavailable", f"not acknowledged by Kafka: {exc}")
+        return JSONResponse({"accepted": 1}, 202)
+
+    app.include_router(email_router(dispatcher, config, metrics))
+    app.include_router(snippet_router())
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -110,4 +212,71 @@ def create_app(delivery: Delivery, write_keys: list[str], topic_prefix: str = ""
             return JSONResponse({"status": "ready"})
         return _error(503, "not_ready", "Kafka broker is not reachable")
 
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _sent_at(body: Any) -> datetime | None:
+    """The client clock at send time (batch envelope `sentAt`); wrong values are ignored."""
+    if not isinstance(body, dict) or body.get("sentAt") is None:
+        return None
+    try:
+        return parse_time(body["sentAt"])
+    except ValueError:
+        return None
+
+
+def _preflight(request: Request, origin: str, origins: OriginPolicy) -> Response:
+    key = request.query_params.get(BODY_KEY_FIELD) or request.headers.get("x-write-key")
+    if not origins.allows(key, origin):
+        return Response(status_code=403)
+    return Response(status_code=204, headers=origins.preflight_headers(origin))
+
+
+def _body(model: str) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{model}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+_SEGMENT_MESSAGE: dict[str, Any] = {
+    "type": "object",
+    "description": "A Segment HTTP Tracking API message (track, page, identify, alias)",
+    "properties": {
+        "messageId": {"type": "string"}, "anonymousId": {"type": "string"},
+        "userId": {"type": "string"}, "previousId": {"type": "string"},
+        "event": {"type": "string"}, "name": {"type": "string"},
+        "timestamp": {"type": "string"}, "sentAt": {"type": "string"},
+        "originalTimestamp": {"type": "string"},
+        "properties": {"type": "object"}, "traits": {"type": "object"},
+        "context": {"type": "object"},
+    },
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus the request models our raw-body routes validate by hand."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    template = "#/components/schemas/{model}"
+    for model in (Event, Outcome):
+        model_schema = model.model_json_schema(ref_template=template)
+        components.update(model_schema.pop("$defs", {}))
+        components[model.__name__] = model_schema
+    components["SegmentMessage"] = _SEGMENT_MESSAGE
+    components["Batch"] = {
+        "type": "object", "required": ["batch"],
+        "properties": {
+            "batch": {"type": "array", "maxItems": MAX_BATCH_EVENTS,
+                      "items": {"anyOf": [{"$ref": template.format(model="Event")},
+                                          {"$ref": template.format(model="SegmentMessage")}]}},
+            "writeKey": {"type": "string"}, "sentAt": {"type": "string"},
+        },
+    }
+    app.openapi_schema = schema
+    return schema

@@ -1,66 +1,109 @@
-"""From request JSON to stored events: validation and enrichment, no I/O."""
+"""From request JSON to stored events: validation, translation and enrichment, no I/O.
+
+Every item ends in exactly one of three places: accepted (to its topic), rejected (to
+events-rejected, with the reason) or dropped (consent withheld: counted, never stored).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from collector import segment
+from collector.enrichment import Edge, correct_clock, enrich
+from collector.errors import FieldError, InvalidEvents, field_errors
+from collector.limits import MAX_EVENT_BYTES
 from schemas.events import Event, StoredEvent
+from schemas.timestamps import parse_time
+
+__all__ = ["BODY_KEY_FIELD", "FieldError", "Intake", "InvalidEvents", "Rejection",
+           "ConsentWithheld", "parse_event", "parse_batch"]
 
 # The write key may ride in the body (Segment's clients do that); it is not event data.
 BODY_KEY_FIELD = "writeKey"
 
 
+class ConsentWithheld(Exception):
+    """`context.consent` is false: the event is dropped at the edge and only counted."""
+
+
 @dataclass(frozen=True, slots=True)
-class FieldError:
+class Rejection:
     index: int | None
-    field: str
-    message: str
-
-    def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"field": self.field, "message": self.message}
-        if self.index is not None:
-            out["index"] = self.index
-        return out
+    reason: str
+    errors: list[FieldError]
+    raw: Any
 
 
-def field_errors(exc: ValidationError, index: int | None = None) -> list[FieldError]:
-    errors = []
-    for err in exc.errors(include_url=False):
-        field = ".".join(str(part) for part in err["loc"]) or "(event)"
-        errors.append(FieldError(index, field, err["msg"]))
-    return errors
+@dataclass(slots=True)
+class Intake:
+    accepted: list[StoredEvent] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    dropped: int = 0
 
 
-def parse_event(raw: Any, received_at: datetime, index: int | None = None) -> StoredEvent:
-    """Validate one event; raises InvalidEvents naming every bad field."""
+def parse_event(
+    raw: Any,
+    received_at: datetime,
+    index: int | None = None,
+    *,
+    edge: Edge | None = None,
+    track_mapping: Mapping[str, str] | None = None,
+) -> StoredEvent:
+    """Validate, translate (Segment) and enrich one event.
+
+    Raises InvalidEvents naming every bad field, or ConsentWithheld."""
+    edge = edge or Edge(received_at=received_at)
     if not isinstance(raw, dict):
         raise InvalidEvents([FieldError(index, "(event)", "must be a JSON object")])
-    raw = {k: v for k, v in raw.items() if k != BODY_KEY_FIELD}
+    if _size(raw) > MAX_EVENT_BYTES:
+        raise InvalidEvents(
+            [FieldError(index, "(event)", f"event exceeds {MAX_EVENT_BYTES} bytes")], "too_large")
+    if _consent_withheld(raw):
+        raise ConsentWithheld
+    sent_at: Any = None
+    if segment.is_segment(raw):
+        translated = segment.translate(raw, track_mapping or {}, index)
+        raw, sent_at = translated.event, translated.sent_at
+    else:
+        raw = {k: v for k, v in raw.items() if k != BODY_KEY_FIELD}
     try:
         event = Event.model_validate(raw)
+        client_sent = parse_time(sent_at) if sent_at is not None else None
     except ValidationError as exc:
         raise InvalidEvents(field_errors(exc, index)) from None
-    return StoredEvent.from_event(event, received_at, flags=[])
+    except ValueError as exc:
+        raise InvalidEvents([FieldError(index, "sentAt", str(exc))]) from None
+    event, flags = correct_clock(event, edge, client_sent)
+    return enrich(event, edge, flags)
 
 
-def parse_batch(items: list[Any], received_at: datetime) -> list[StoredEvent]:
-    """All or nothing: one invalid event refuses the batch, so nothing half-lands."""
-    events, errors = [], []
+def parse_batch(
+    items: list[Any], received_at: datetime, *, edge: Edge | None = None,
+    track_mapping: Mapping[str, str] | None = None,
+) -> Intake:
+    """Partial acceptance: the valid events go on, each invalid one is reported by index."""
+    intake = Intake()
     for index, raw in enumerate(items):
         try:
-            events.append(parse_event(raw, received_at, index))
+            intake.accepted.append(parse_event(
+                raw, received_at, index, edge=edge, track_mapping=track_mapping))
+        except ConsentWithheld:
+            intake.dropped += 1
         except InvalidEvents as exc:
-            errors.extend(exc.errors)
-    if errors:
-        raise InvalidEvents(errors)
-    return events
+            intake.rejected.append(Rejection(index, exc.reason, exc.errors, raw))
+    return intake
 
 
-class InvalidEvents(Exception):
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
-        self.errors = errors
+def _size(raw: dict[str, Any]) -> int:
+    return len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _consent_withheld(raw: dict[str, Any]) -> bool:
+    context = raw.get("context")
+    return isinstance(context, dict) and context.get("consent") is False

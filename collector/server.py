@@ -6,7 +6,9 @@ import logging
 
 import uvicorn
 
+from collector import request_log
 from collector.app import create_app
+from collector.config import CollectorConfig
 from collector.producer import KafkaDelivery
 from leadscore.settings import Settings
 
@@ -16,7 +18,9 @@ log = logging.getLogger("leadscore.collector")
 def serve(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn handles both and drains requests)."""
     delivery = KafkaDelivery(settings.kafka_bootstrap)
-    app = create_app(delivery, settings.write_keys, settings.topic_prefix)
+    request_log.configure()
+    app = create_app(delivery, settings.write_keys, settings.topic_prefix,
+                     CollectorConfig.from_settings(settings))
     config = uvicorn.Config(
         app,
         host=settings.collector_host,

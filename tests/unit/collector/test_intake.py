@@ -30,9 +30,15 @@ def test_body_write_key_is_not_event_data() -> None:
     assert event.lead_id == "l"
 
 
-def test_a_batch_with_one_bad_event_names_it_by_index() -> None:
+def test_a_batch_accepts_the_valid_and_names_each_bad_event_by_index() -> None:
     good = {"type": "page_view", "lead_id": "l", "properties": {"url": "/x"}}
-    with pytest.raises(InvalidEvents) as exc:
-        parse_batch([good, {"type": "page_view", "lead_id": "l"}, 7], NOW)
-    assert [(e.index, e.field) for e in exc.value.errors] == [
+    intake = parse_batch([good, {"type": "page_view", "lead_id": "l"}, 7], NOW)
+    assert [e.lead_id for e in intake.accepted] == ["l"]
+    assert [(r.index, r.errors[0].field) for r in intake.rejected] == [
         (1, "properties"), (2, "(event)")]
+
+
+def test_a_single_bad_event_raises_naming_the_field() -> None:
+    with pytest.raises(InvalidEvents) as exc:
+        parse_event({"type": "page_view", "lead_id": "l"}, NOW)
+    assert exc.value.errors[0].field == "properties"

@@ -1,0 +1,88 @@
+"""From accepted events and rejections to Kafka records, delivered in one acknowledged send."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from fastapi.concurrency import run_in_threadpool
+
+from collector.intake import Rejection
+from collector.limits import MAX_REJECTED_RAW_CHARS
+from collector.metrics import Metrics
+from collector.producer import Delivery, Record
+from schemas.events import StoredEvent
+from schemas.messages import Outcome, RejectedEvent
+from schemas.timestamps import format_time
+from schemas.topics import EVENTS_REJECTED, LEAD_OUTCOMES, event_topic, topic_name
+
+# events-rejected is keyed by whatever id the raw event had, else this.
+_UNKNOWN_KEY = "unknown"
+
+
+class Dispatcher:
+    def __init__(self, delivery: Delivery, topic_prefix: str, metrics: Metrics) -> None:
+        self._delivery = delivery
+        self._prefix = topic_prefix
+        self._metrics = metrics
+
+    async def send(
+        self, events: Sequence[StoredEvent], rejections: Sequence[Rejection] = (),
+        received_at: datetime | None = None,
+    ) -> None:
+        """Raises DeliveryError unless Kafka acknowledged every record."""
+        records = [self.event_record(e) for e in events]
+        if rejections:
+            assert received_at is not None  # noqa: S101 - a caller bug, not input
+            records += [self.rejection_record(r, received_at) for r in rejections]
+        await self._deliver(records)
+        for e in events:
+            self._metrics.accepted.labels(e.type).inc()
+        for r in rejections:
+            self._metrics.rejected.labels(r.reason).inc()
+
+    async def send_outcome(self, outcome: Outcome) -> None:
+        await self._deliver([Record(topic_name(LEAD_OUTCOMES, self._prefix), outcome.lead_id,
+                                    outcome.model_dump_json().encode())])
+
+    async def _deliver(self, records: list[Record]) -> None:
+        if not records:
+            return
+        started = time.perf_counter()
+        await run_in_threadpool(self._delivery.deliver, records)
+        self._metrics.produce_latency.observe(time.perf_counter() - started)
+
+    def event_record(self, event: StoredEvent) -> Record:
+        return Record(event_topic(event.type, self._prefix), event.key,
+                      event.model_dump_json().encode())
+
+    def rejection_record(self, rejection: Rejection, received_at: datetime) -> Record:
+        message = RejectedEvent(
+            received_at=format_time(received_at),
+            reason=rejection.reason,
+            errors=[e.as_json() for e in rejection.errors],
+            index=rejection.index,
+            raw=_raw_text(rejection.raw),
+        )
+        return Record(topic_name(EVENTS_REJECTED, self._prefix), _raw_key(rejection.raw),
+                      message.model_dump_json().encode())
+
+
+def _raw_text(raw: Any) -> str:
+    try:
+        text = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        text = repr(raw)
+    return text[:MAX_REJECTED_RAW_CHARS]
+
+
+def _raw_key(raw: Any) -> str:
+    if isinstance(raw, dict):
+        for name in ("anonymous_id", "anonymousId", "lead_id", "userId"):
+            value = raw.get(name)
+            if isinstance(value, str) and 0 < len(value) <= 128:
+                return value
+    return _UNKNOWN_KEY

@@ -1,0 +1,123 @@
+"""What the edge adds to a valid event: times, campaign, company domain, privacy, flags.
+
+Pure functions of the event and what the request told us (`Edge`); no I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+from urllib.parse import parse_qs, urlsplit
+
+from collector.limits import MAX_FUTURE
+from schemas.events import Event, StoredEvent
+
+# Lowercase substrings of user agents that are robots, crawlers or headless tools.
+# Flagged, not dropped: analysts may want them, scoring rules skip them by flag.
+_BOT_UA: Final = re.compile(
+    r"bot|crawl|spider|slurp|headless|phantomjs|python-requests|curl/|wget|httpclient|"
+    r"lighthouse|pingdom|uptimerobot|scanner|facebookexternalhit",
+    re.IGNORECASE,
+)
+_UTM: Final = {"utm_source": "source", "utm_medium": "medium", "utm_campaign": "name",
+               "utm_term": "term", "utm_content": "content"}
+# A personal mailbox says nothing about the buyer's company.
+FREE_MAIL: Final = frozenset({
+    "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
+    "icloud.com", "me.com", "aol.com", "gmx.de", "gmx.net", "web.de", "proton.me",
+    "protonmail.com", "yandex.ru", "mail.ru", "qq.com", "163.com",
+})
+# Corrections smaller than this are network latency, not a wrong clock: not flagged.
+_SKEW_FLAG: Final = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """What the request says about every event in it."""
+
+    received_at: datetime
+    client_ip: str | None = None
+    user_agent: str | None = None
+    truncate_ip: bool = True
+    sent_at: datetime | None = None  # the client's clock when it sent the request
+
+
+def correct_clock(event: Event, edge: Edge, sent_at: datetime | None) -> tuple[Event, list[str]]:
+    """Segment's rule: occurred = received - (sent - occurred), i.e. the client clock's
+    offset removed; then anything > 24 h ahead is clamped to the received time."""
+    flags: list[str] = []
+    occurred = event.occurred_at
+    if occurred is None:
+        return event, flags
+    sent = sent_at or edge.sent_at
+    if sent is not None:
+        corrected = edge.received_at - max(sent - occurred, timedelta(0))
+        if abs(corrected - occurred) > _SKEW_FLAG:
+            flags.append("clock_corrected")
+        occurred = corrected
+    if occurred - edge.received_at > MAX_FUTURE:
+        occurred = edge.received_at
+        flags.append("clock_clamped")
+    return event.model_copy(update={"occurred_at": occurred}), flags
+
+
+def enrich(event: Event, edge: Edge, flags: list[str]) -> StoredEvent:
+    stored = StoredEvent.from_event(event, edge.received_at, flags=list(flags))
+    context = dict(stored.context)
+    if edge.user_agent and not context.get("user_agent"):
+        context["user_agent"] = edge.user_agent
+    ip = context.get("ip") if isinstance(context.get("ip"), str) else edge.client_ip
+    if ip:
+        context["ip"] = truncate_ip(ip) if edge.truncate_ip else ip
+    campaign = campaign_from_url(page_url(stored.properties, context))
+    if campaign:
+        existing = context.get("campaign") if isinstance(context.get("campaign"), dict) else {}
+        context["campaign"] = {**campaign, **existing}
+    traits = dict(stored.traits)
+    domain = company_domain(traits.get("email"))
+    if domain and "company_domain" not in traits:
+        traits["company_domain"] = domain
+    if is_bot(context.get("user_agent")):
+        stored.flags.append("bot")
+    return stored.model_copy(update={"context": context, "traits": traits})
+
+
+def truncate_ip(ip: str) -> str:
+    """/24 for IPv4, /48 for IPv6: enough for geography, not enough for a person."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ""  # not an address: keep nothing rather than something unknown
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+def page_url(properties: dict[str, Any], context: dict[str, Any]) -> str | None:
+    page = context.get("page")
+    for candidate in (properties.get("url"), page.get("url") if isinstance(page, dict) else None):
+        if isinstance(candidate, str):
+            return candidate
+    return None
+
+
+def campaign_from_url(url: str | None) -> dict[str, str]:
+    if not url:
+        return {}
+    query = parse_qs(urlsplit(url).query)
+    return {name: query[param][0] for param, name in _UTM.items() if query.get(param)}
+
+
+def company_domain(email: Any) -> str | None:
+    if not isinstance(email, str) or email.count("@") != 1:
+        return None
+    domain = email.rsplit("@", 1)[1].strip().lower().rstrip(".")
+    if "." not in domain or domain in FREE_MAIL:
+        return None
+    return domain
+
+
+def is_bot(user_agent: Any) -> bool:
+    return isinstance(user_agent, str) and bool(_BOT_UA.search(user_agent))

@@ -1,0 +1,53 @@
+"""Reading a request body safely: bounded size, optional gzip (Segment SDKs send it), JSON."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+from fastapi import Request
+
+from collector.limits import MAX_BODY_BYTES
+
+
+class BodyError(Exception):
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+
+async def read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise BodyError(413, "too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():  # stop reading at the limit, not after
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyError(413, "too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        body = _gunzip(body)
+    return body
+
+
+def _gunzip(body: bytes) -> bytes:
+    # The limit applies to the inflated size too: a tiny gzip bomb is still refused.
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(body, MAX_BODY_BYTES + 1)
+    except zlib.error as exc:
+        raise BodyError(400, "invalid_gzip", f"body is not gzip: {exc}") from None
+    if len(out) > MAX_BODY_BYTES or inflater.unconsumed_tail:
+        raise BodyError(413, "too_large", f"inflated body exceeds {MAX_BODY_BYTES} bytes")
+    return out
+
+
+async def read_json(request: Request) -> Any:
+    body = await read_body(request)
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BodyError(400, "invalid_json", f"body is not JSON: {exc}") from None
