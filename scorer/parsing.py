@@ -27,7 +27,9 @@ class _Report:
         self.problems, self.kind, self.rule_id, self.prefix = problems, kind, rule_id, prefix
 
     def add(self, field: str, message: str) -> None:
-        self.problems.append(Problem(self.rule_id, self.prefix + field, message, self.kind))
+        self.problems.append(
+            Problem(self.rule_id, (self.prefix + field).rstrip("."), message, self.kind)
+        )
 
     def unknown_keys(self, table: Mapping[str, Any], allowed: frozenset[str]) -> None:
         for key in sorted(set(table) - allowed):

@@ -1,0 +1,68 @@
+"""Bounded state: applied ids pruned by event time, a typical lead stays under 2 KB."""
+
+import json
+from pathlib import Path
+
+from scorer_rulebook import DAY, T0, event, view
+
+from scorer import apply_event, load_rules, new_state, parse_rules, state_to_dict
+from scorer.dedupe import remember
+from scorer.limits import DEDUPE_IDS, DEDUPE_PRUNE_AT
+
+BASE_RULES = """
+version = "v1"
+[decay]
+half_life = "14d"
+[stages]
+warm = 25
+hot = 60
+hysteresis = 5
+[[rule]]
+id = "any-page"
+event = "page_view"
+points = 1
+"""
+RULES = parse_rules(BASE_RULES)
+
+
+def test_ids_are_kept_while_under_the_count_limit_however_old() -> None:
+    state = apply_event(new_state(), view("old", T0), RULES).state
+    for i in range(50):
+        state = apply_event(state, view(f"n{i}", T0 + 365 * DAY + i), RULES).state
+    assert apply_event(state, view("old", T0), RULES).duplicate
+
+
+def test_pruning_keeps_the_newest_ids_and_the_last_seven_days() -> None:
+    seen: dict[str, int] = {}
+    for i in range(DEDUPE_PRUNE_AT - 1):
+        seen = remember(seen, f"old{i}", T0 - 30 * DAY + i, T0)
+    for i in range(5):
+        seen = remember(seen, f"recent{i}", T0 - 6 * DAY, T0)
+    assert len(seen) >= DEDUPE_IDS
+    assert all(f"recent{i}" in seen for i in range(5))
+    assert len(seen) < DEDUPE_PRUNE_AT
+
+
+def test_ids_of_the_last_week_are_never_pruned_even_beyond_the_count() -> None:
+    seen: dict[str, int] = {}
+    for i in range(DEDUPE_PRUNE_AT + 10):
+        seen = remember(seen, f"id{i}", T0 - 3 * DAY + i, T0)
+    assert len(seen) == DEDUPE_PRUNE_AT + 10
+
+
+def test_a_lead_with_fifty_events_serializes_compactly() -> None:
+    """Default rules, UUID ids, millisecond times, ten days of mixed activity."""
+    rules = load_rules(Path(__file__).resolve().parents[3] / "deploy" / "rules.toml")
+    state = new_state()
+    for i in range(50):
+        event_id = f"0f8fad5b-d9cb-469f-a165-{i:012d}"
+        at = T0 + i * 4.8 * 3600.123
+        if i % 5 == 4:
+            e = event(event_id, "email_open", at, campaign_id="c-17")
+        elif i % 7 == 6:
+            e = event(event_id, "video_progress", at, video_id=f"v{i % 3}", percent=100)
+        else:
+            path = ["/", "/pricing", "/product/a", "/blog/x"][i % 4]
+            e = view(event_id, at, path, dwell_ms=1000 * i)
+        state = apply_event(state, e, rules).state
+    assert len(json.dumps(state_to_dict(state))) <= 2048

@@ -1,0 +1,49 @@
+"""Rules versions and rescore: states carry their version; history replays under new rules."""
+
+from scorer_rulebook import SPEC, T0, event, view
+
+from scorer import (
+    apply_event,
+    change_id,
+    new_state,
+    parse_rules,
+    rescore,
+    state_to_dict,
+)
+
+V1 = parse_rules(SPEC)
+V2 = parse_rules(
+    SPEC.replace('version = "v1"', 'version = "v2"').replace("points = 30", "points = 50")
+)
+
+
+def test_states_are_stamped_with_the_rules_version() -> None:
+    state = apply_event(new_state(), view("a", T0), V1).state
+    assert state.version == "v1"
+    assert state_to_dict(state)["v"] == "v1"
+
+
+def test_a_new_version_keeps_the_sums_and_stamps_itself() -> None:
+    state = apply_event(new_state(), event("f", "form_submit", T0), V1).state
+    update = apply_event(state, view("b", T0), V2)
+    assert update.state.version == "v2"
+    assert update.score == 31.0  # the old credit keeps its v1 price
+
+
+def test_rescore_recomputes_under_new_rules_in_event_time_order() -> None:
+    history = [view("b", T0 + 10), event("f", "form_submit", T0)]
+    state, updates = rescore(history, V2)
+    assert state.version == "v2"
+    assert [u.at for u in updates] == [T0, T0 + 10]
+    assert updates[0].change is not None and updates[0].change.to_stage == "warm"
+    assert state.score_ref == rescore(list(reversed(history)), V2)[0].score_ref
+
+
+def test_change_id_is_stable_and_distinguishes_changes() -> None:
+    update = apply_event(new_state(), event("f", "form_submit", T0), V1)
+    assert update.change is not None
+    first = change_id("lead-1", update.change)
+    assert first == change_id("lead-1", update.change) and len(first) == 64
+    assert first != change_id("lead-2", update.change)
+    replayed = rescore([event("f", "form_submit", T0)], V1)[1][0].change
+    assert replayed is not None and change_id("lead-1", replayed) == first
