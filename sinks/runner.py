@@ -62,6 +62,10 @@ class SinkConfig:
     # (deploy/rules.toml: half_life = "14d"). A `half_life_s` in the message wins.
     default_half_life_s: float = 14 * 24 * 3600.0
     group_id: str | None = None
+    # Static group membership: a restarted sink takes over its partitions at once instead of
+    # waiting out the dead member's session. Default: on for embedded chDB, where exactly one
+    # sink can run per data path; off (dynamic membership) for a server with several sinks.
+    instance_id: str | None = None
 
 
 class Sink:
@@ -84,6 +88,11 @@ class Sink:
     def group_id(self) -> str:
         return self._config.group_id or f"{self._settings.topic_prefix}leadscore-sink"
 
+    def _instance_id(self) -> str | None:
+        if self._config.instance_id is not None:
+            return self._config.instance_id
+        return f"{self.group_id}-embedded" if self._settings.embedded_clickhouse else None
+
     def run(self, stop: threading.Event) -> None:
         self._retry("ensure_schema", lambda: ensure_schema(self._client, self._db), stop)
         consumer = self._consumer = KafkaConsumer(
@@ -97,6 +106,7 @@ class Sink:
             # find topics created after start (they are auto-created by the first producer)
             metadata_max_age_ms=5_000,
             max_poll_records=self._config.max_poll_records,
+            group_instance_id=self._instance_id(),
         )
         consumer.subscribe(topics=sorted(self._routes), listener=_Rebalance(self))
         cfg = self._config
@@ -109,7 +119,8 @@ class Sink:
         try:
             while not stop.is_set():
                 self._recover_pending(stop)
-                for tp, records in consumer.poll(timeout_ms=self._poll_timeout_ms()).items():
+                polled = consumer.poll(timeout_ms=self._poll_timeout_ms(), max_records=self._room())
+                for tp, records in polled.items():
                     for record in records:
                         self._add(tp, record)
                 if self._batch.due(time.monotonic(), cfg.max_rows, cfg.max_wait_s):
@@ -118,6 +129,11 @@ class Sink:
         finally:
             consumer.close(autocommit=False)
             log.info("event=sink_stopped %s", " ".join(f"{k}={v}" for k, v in self.stats.items()))
+
+    def _room(self) -> int:
+        """Read no more than fits in the batch, so max_rows bounds inserts and memory."""
+        left = self._config.max_rows - self._batch.row_count
+        return max(1, min(self._config.max_poll_records, left))
 
     def _poll_timeout_ms(self) -> int:
         if self._batch.started is None:
