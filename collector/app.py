@@ -94,9 +94,9 @@ def create_app(
         return body, Edge(received_at, ip, request.headers.get("user-agent"),
                           config.truncate_ips, sent_at)
 
-    async def ingest(items: list[Any], edge: Edge) -> Intake:
+    async def ingest(items: list[Any], edge: Edge, indexed: bool = True) -> Intake:
         intake = parse_batch(items, edge.received_at, edge=edge,
-                             track_mapping=config.track_mapping)
+                             track_mapping=config.track_mapping, indexed=indexed)
         if intake.dropped:
             metrics.dropped.labels("consent").inc(intake.dropped)
         try:
@@ -146,7 +146,7 @@ def create_app(
     @app.post("/v1/events", status_code=202, openapi_extra=_body("Event"))
     async def post_event(request: Request) -> JSONResponse:
         body, edge = await admit(request)
-        return single(await ingest([body], edge))
+        return single(await ingest([body], edge, indexed=False))
 
     @app.post("/v1/batch", status_code=202, openapi_extra=_body("Batch"))
     async def post_batch(request: Request) -> JSONResponse:
@@ -169,7 +169,7 @@ def create_app(
                 return _error(422, "invalid_event", "body must be a JSON object",
                               errors=[{"field": "(event)", "message": "must be a JSON object"}])
             # Segment's single-call endpoints imply the type; the body may omit it.
-            return single(await ingest([{**body, "type": kind}], edge))
+            return single(await ingest([{**body, "type": kind}], edge, indexed=False))
 
         app.post(SEGMENT_ROUTES[kind], status_code=202, name=f"segment_{kind}",
                  summary=f"Segment-spec {kind} call", openapi_extra=_body("SegmentMessage"),

@@ -85,11 +85,13 @@ def parse_event(
 
 def parse_batch(
     items: list[Any], received_at: datetime, *, edge: Edge | None = None,
-    track_mapping: Mapping[str, str] | None = None,
+    track_mapping: Mapping[str, str] | None = None, indexed: bool = True,
 ) -> Intake:
-    """Partial acceptance: the valid events go on, each invalid one is reported by index."""
+    """Partial acceptance: the valid events go on, each invalid one is reported by index
+    (`indexed=False` for a single-event request, which has no index)."""
     intake = Intake()
-    for index, raw in enumerate(items):
+    for position, raw in enumerate(items):
+        index = position if indexed else None
         try:
             intake.accepted.append(parse_event(
                 raw, received_at, index, edge=edge, track_mapping=track_mapping))

@@ -78,7 +78,8 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(
         assert field in [e["field"] for e in r.json()["errors"]]
     # A later valid event is the first thing on the topic: nothing invalid got there.
     marker = str(uuid.uuid4())
-    assert client.post("/v1/events", json=page_view(event_id=marker), headers=KEY).status_code == 202
+    ok = client.post("/v1/events", json=page_view(event_id=marker), headers=KEY)
+    assert ok.status_code == 202
     reader = TopicReader(kafka_bootstrap, topic_prefix + "events-page-view")
     assert reader.until(lambda vs: len(vs) >= 1)[0]["event_id"] == marker
     reader.close()
