@@ -78,8 +78,11 @@ def cmd_sql(args: argparse.Namespace) -> int:
     except QueryError as exc:
         print(f"leadscore sql: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps([dict(zip(result.columns, r, strict=True)) for r in result.rows], default=str)
-          if args.json else format_table(result))
+    print(
+        json.dumps([dict(zip(result.columns, r, strict=True)) for r in result.rows], default=str)
+        if args.json
+        else format_table(result)
+    )
     return 0
 
 
@@ -129,9 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leadscore", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, handler: Callable[[argparse.Namespace], int], text: str,
-            into: argparse._SubParsersAction[argparse.ArgumentParser] = sub,
-            ) -> argparse.ArgumentParser:
+    def add(
+        name: str,
+        handler: Callable[[argparse.Namespace], int],
+        text: str,
+        into: argparse._SubParsersAction[argparse.ArgumentParser] = sub,
+    ) -> argparse.ArgumentParser:
         p = into.add_parser(name, help=text, description=text)
         p.set_defaults(handler=handler)
         return p
@@ -162,8 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
-        level=logging.INFO, format='{"ts":"%(asctime)s","level":"%(levelname)s",'
-        '"logger":"%(name)s","msg":"%(message)s"}', stream=sys.stderr
+        level=logging.INFO,
+        format='{"ts":"%(asctime)s","level":"%(levelname)s",'
+        '"logger":"%(name)s","msg":"%(message)s"}',
+        stream=sys.stderr,
     )
     # Client libraries narrate every partition assignment at INFO; keep their warnings.
     for noisy in ("kafka", "aiokafka", "faust", "mode", "uvicorn.error"):

@@ -42,11 +42,14 @@ def _demo_env(settings: Settings) -> tuple[dict[str, str], Settings]:
         LEADSCORE_SINK_QUERY_PORT=str(_free_port()),
         LEADSCORE_CLICKHOUSE_URL="" if settings.embedded_clickhouse else settings.clickhouse,
     )
-    demo = settings.model_copy(update={
-        "var": var, "topic_prefix": env["LEADSCORE_TOPIC_PREFIX"],
-        "collector_port": int(env["LEADSCORE_COLLECTOR_PORT"]),
-        "sink_query_port": int(env["LEADSCORE_SINK_QUERY_PORT"]),
-    })
+    demo = settings.model_copy(
+        update={
+            "var": var,
+            "topic_prefix": env["LEADSCORE_TOPIC_PREFIX"],
+            "collector_port": int(env["LEADSCORE_COLLECTOR_PORT"]),
+            "sink_query_port": int(env["LEADSCORE_SINK_QUERY_PORT"]),
+        }
+    )
     return env, demo
 
 
@@ -68,7 +71,7 @@ def _scalar(settings: Settings, sql: str) -> int:
 def _send(client: httpx.Client, events: list[dict[str, Any]]) -> float:
     started = time.perf_counter()
     for i in range(0, len(events), BATCH):
-        response = client.post("/v1/batch", json={"batch": events[i:i + BATCH]})
+        response = client.post("/v1/batch", json={"batch": events[i : i + BATCH]})
         if response.status_code != 202:
             raise RuntimeError(f"collector answered {response.status_code}: {response.text}")
     return time.perf_counter() - started
@@ -94,8 +97,11 @@ def run_demo(settings: Settings, visitors: int = 40, seed: int = 7) -> int:
 
 def _play(demo: Settings, visitors: int, seed: int) -> int:
     events = day_of_traffic(visitors, datetime.now(UTC), seed)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{demo.collector_port}",
-                          headers={"X-Write-Key": demo.write_keys[0]}, timeout=10)
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{demo.collector_port}",
+        headers={"X-Write-Key": demo.write_keys[0]},
+        timeout=10,
+    )
 
     def ready() -> bool:
         try:
@@ -104,21 +110,37 @@ def _play(demo: Settings, visitors: int, seed: int) -> int:
             return False
 
     _wait(ready, 60, "the collector becoming ready")
-    print(f"demo: sending {len(events)} events of {visitors} visitors through "
-          f"http://127.0.0.1:{demo.collector_port}/v1/batch ...", flush=True)
+    print(
+        f"demo: sending {len(events)} events of {visitors} visitors through "
+        f"http://127.0.0.1:{demo.collector_port}/v1/batch ...",
+        flush=True,
+    )
     first = time.perf_counter()
     send_s = _send(client, events)
     n = len(events)
-    _wait(lambda: _scalar(demo, "SELECT count() FROM leadscore.events") >= n,
-          LANDING_TIMEOUT_S, "all events landing in ClickHouse")
-    _wait(lambda: _scalar(demo, "SELECT uniqExact(event_id) FROM leadscore.lead_scores "
-                                "WHERE event_id != ''") >= n,
-          LANDING_TIMEOUT_S, "every event being scored")
+    _wait(
+        lambda: _scalar(demo, "SELECT count() FROM leadscore.events") >= n,
+        LANDING_TIMEOUT_S,
+        "all events landing in ClickHouse",
+    )
+    _wait(
+        lambda: (
+            _scalar(
+                demo, "SELECT uniqExact(event_id) FROM leadscore.lead_scores WHERE event_id != ''"
+            )
+            >= n
+        ),
+        LANDING_TIMEOUT_S,
+        "every event being scored",
+    )
     landed_s = time.perf_counter() - first
     client.close()
     _report(demo)
-    print(f"throughput: collector accepted {n} events in {send_s:.2f} s ({n / send_s:.0f} events/s); "
-          f"all scored and in ClickHouse after {landed_s:.2f} s ({n / landed_s:.0f} events/s end to end)")
+    print(
+        f"throughput: collector accepted {n} events in {send_s:.2f} s "
+        f"({n / send_s:.0f} events/s); all scored and in ClickHouse after {landed_s:.2f} s "
+        f"({n / landed_s:.0f} events/s end to end)"
+    )
     return 0
 
 
@@ -134,11 +156,16 @@ GROUP BY lead_id
 
 
 def _report(demo: Settings) -> None:
-    by_stage = run_query(demo, f"SELECT stage, count() AS leads, round(avg(score), 1) AS avg_score "
-                               f"FROM ({CURRENT}) GROUP BY stage ORDER BY leads DESC")
+    by_stage = run_query(
+        demo,
+        f"SELECT stage, count() AS leads, round(avg(score), 1) AS avg_score "
+        f"FROM ({CURRENT}) GROUP BY stage ORDER BY leads DESC",
+    )
     print("\nLeads by stage")
     print(format_table(by_stage))
-    hot = run_query(demo, f"""
+    hot = run_query(
+        demo,
+        f"""
         SELECT c.lead_id AS lead, concat(any(cur.fit), ' / hot') AS grade,
                round(any(cur.score), 1) AS score_now, min(c.at) AS hot_since,
                any(c.cause) AS cause,
@@ -147,15 +174,17 @@ def _report(demo: Settings) -> None:
         FROM leadscore.lead_stage_changes AS c
         INNER JOIN ({CURRENT}) AS cur ON cur.lead_id = c.lead_id
         WHERE c.to_stage = 'hot' AND cur.stage = 'hot'
-        GROUP BY c.lead_id ORDER BY score_now DESC LIMIT 10""")
+        GROUP BY c.lead_id ORDER BY score_now DESC LIMIT 10""",
+    )
     print("\nTop hot leads, and what made them hot")
     print(format_table(hot))
-    why = run_query(demo, f"""
+    why = run_query(
+        demo,
+        f"""
         SELECT c.rule_id AS rule, round(sum(c.points), 1) AS points, count() AS credits
         FROM leadscore.lead_scores ARRAY JOIN contributions AS c
         WHERE lead_id IN (SELECT lead_id FROM ({CURRENT}) WHERE stage = 'hot')
-        GROUP BY rule ORDER BY points DESC""")
+        GROUP BY rule ORDER BY points DESC""",
+    )
     print("\nPoints of hot leads by rule")
     print(format_table(why))
-
-

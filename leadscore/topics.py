@@ -27,12 +27,16 @@ def wanted_topics(settings: Settings) -> list[NewTopic]:
     result = []
     for name in names:
         config = {"cleanup.policy": "compact"} if name in topics.COMPACTED else {}
-        result.append(NewTopic(settings.topic_prefix + name, settings.partitions, 1, topic_configs=config))
+        result.append(
+            NewTopic(settings.topic_prefix + name, settings.partitions, 1, topic_configs=config)
+        )
     return result
 
 
 def ensure_topics(settings: Settings) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="leadscore-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, client_id="leadscore-admin"
+    )
     try:
         existing = set(admin.list_topics())
         missing = [t for t in wanted_topics(settings) if t.name not in existing]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+from mode import CrashingSupervisor
 
 from leadscore.settings import Settings
 from schemas import topics
@@ -76,7 +77,9 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
     async def route(profile: str, command: dict[str, Any]) -> None:
         await scoring_input.send(key=profile.encode(), value=command)
 
-    @app.agent(event_topics)
+    # A crash in an agent stops the worker (and `leadscore run`) instead of leaving a live
+    # process with a dead agent; offsets of the failed event are not committed.
+    @app.agent(event_topics, supervisor_strategy=CrashingSupervisor)
     async def resolve_identity(stream: faust.StreamT[dict[str, Any]]) -> None:
         async for event in stream:
             anonymous, lead = event.get("anonymous_id"), event.get("lead_id")
@@ -93,8 +96,9 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
             profile = known or commands.anonymous_profile(anonymous)
             await route(profile, commands.event_command(event))
 
-    async def emit(profile: str, entry: dict[str, Any], update: Update,
-                   event_id: str | None) -> None:
+    async def emit(
+        profile: str, entry: dict[str, Any], update: Update, event_id: str | None
+    ) -> None:
         identified = not commands.is_anonymous(profile)
         key = profile.encode()
         await scores_out.send(
@@ -115,7 +119,7 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
             if message["event_id"] == event_id:
                 await changes_out.send(key=profile.encode(), value=message)
 
-    @app.agent(scoring_input)
+    @app.agent(scoring_input, supervisor_strategy=CrashingSupervisor)
     async def score(stream: faust.StreamT[dict[str, Any]]) -> None:
         async for key, command in stream.items():
             profile = key.decode() if isinstance(key, bytes) else str(key)
@@ -127,7 +131,12 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
             state = state_from_dict(entry["state"]) if "state" in entry else new_state()
             kind = command["kind"]
             if kind == commands.EVENT:
-                event = scoring_event(command["event"])
+                try:
+                    event = scoring_event(command["event"])
+                except (KeyError, TypeError, ValueError) as exc:
+                    # Not produced by our collector; it can never be scored. Visible, skipped.
+                    log.error("undecodable event for %s skipped: %r", profile, exc)
+                    continue
                 update = apply_event(state, event, rules)
                 if update.duplicate:
                     await resend(profile, entry, event.event_id)

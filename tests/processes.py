@@ -49,8 +49,10 @@ def settings_for(env: dict[str, str]) -> Settings:
 
 
 @contextmanager
-def running_pipeline(env: dict[str, str], stages: tuple[str, ...] = ("sink", "worker", "collector"),
-                     ) -> Iterator[Pipeline]:
+def running_pipeline(
+    env: dict[str, str],
+    stages: tuple[str, ...] = ("sink", "worker", "collector"),
+) -> Iterator[Pipeline]:
     """The stages as child processes; stopped with SIGTERM (as `leadscore run` does)."""
     ensure_topics(settings_for(env))
     pipeline = Pipeline(env, stages)
@@ -62,6 +64,14 @@ def running_pipeline(env: dict[str, str], stages: tuple[str, ...] = ("sink", "wo
         assert all(c.poll() is not None for c in pipeline.children.values())
 
 
-def leadscore(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "leadscore", *args], env=env, text=True,
-                          capture_output=True, timeout=timeout, check=False)
+def leadscore(
+    *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "leadscore", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )

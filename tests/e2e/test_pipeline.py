@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,22 +42,33 @@ def test_events_become_stage_changes_and_rows(
     base = f"http://127.0.0.1:{settings.collector_port}"
     start = datetime.now(UTC) - timedelta(minutes=10)
     events = [
-        {"event_id": str(uuid.uuid4()), "type": "page_view", "anonymous_id": "visitor-1",
-         "occurred_at": (start + timedelta(seconds=i)).isoformat(),
-         "properties": {"url": f"https://acme.test/pricing?p={i}", "dwell_ms": 20_000}}
+        {
+            "event_id": str(uuid.uuid4()),
+            "type": "page_view",
+            "anonymous_id": "visitor-1",
+            "occurred_at": (start + timedelta(seconds=i)).isoformat(),
+            "properties": {"url": f"https://acme.test/pricing?p={i}", "dwell_ms": 20_000},
+        }
         for i in range(2)
     ]
-    identify = {"type": "identify", "anonymous_id": "visitor-1", "lead_id": "lead-42",
-                "occurred_at": (start + timedelta(seconds=5)).isoformat(),
-                "traits": {"email": "ann@acme.test", "title": "CTO"}}
+    identify = {
+        "type": "identify",
+        "anonymous_id": "visitor-1",
+        "lead_id": "lead-42",
+        "occurred_at": (start + timedelta(seconds=5)).isoformat(),
+        "traits": {"email": "ann@acme.test", "title": "CTO"},
+    }
     with running_pipeline(env):
         client = httpx.Client(base_url=base, headers={"X-Write-Key": "test-key"})
         wait_for(lambda: _ready(client), timeout=60)
         assert client.post("/v1/batch", json={"batch": events}).status_code == 202
         assert client.post("/v1/events", json=identify).status_code == 202
-        later = {"type": "page_view", "lead_id": "lead-42",
-                 "occurred_at": (start + timedelta(seconds=9)).isoformat(),
-                 "properties": {"url": "https://acme.test/pricing/enterprise"}}
+        later = {
+            "type": "page_view",
+            "lead_id": "lead-42",
+            "occurred_at": (start + timedelta(seconds=9)).isoformat(),
+            "properties": {"url": "https://acme.test/pricing/enterprise"},
+        }
         assert client.post("/v1/events", json=later).status_code == 202
 
         changes = TopicReader(kafka_bootstrap, topic_prefix + "lead-stage-changes")

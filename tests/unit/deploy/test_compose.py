@@ -27,8 +27,10 @@ def compose_spec() -> dict[str, object]:
 
 def test_compose_file_matches_the_compose_specification() -> None:
     validator = Draft202012Validator(compose_spec())
-    errors = [f"{'/'.join(map(str, e.path))}: {e.message}"
-              for e in validator.iter_errors(yaml.safe_load(COMPOSE.read_text()))]
+    errors = [
+        f"{'/'.join(map(str, e.path))}: {e.message}"
+        for e in validator.iter_errors(yaml.safe_load(COMPOSE.read_text()))
+    ]
     assert errors == []
 
 

@@ -11,8 +11,12 @@ RECEIVED = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
 
 
 def page(**extra: object) -> dict[str, object]:
-    return {"type": "page_view", "anonymous_id": "a1",
-            "properties": {"url": "https://acme.test/pricing"}, **extra}
+    return {
+        "type": "page_view",
+        "anonymous_id": "a1",
+        "properties": {"url": "https://acme.test/pricing"},
+        **extra,
+    }
 
 
 def test_minimal_page_view_is_completed_on_storage() -> None:
@@ -48,8 +52,13 @@ def test_unknown_top_level_field_is_refused_so_clients_cannot_set_a_score() -> N
 
 def test_properties_are_checked_per_type_and_named() -> None:
     with pytest.raises(ValidationError, match="percent"):
-        Event.model_validate({"type": "video_progress", "lead_id": "l",
-                              "properties": {"video_id": "v", "percent": 140}})
+        Event.model_validate(
+            {
+                "type": "video_progress",
+                "lead_id": "l",
+                "properties": {"video_id": "v", "percent": 140},
+            }
+        )
     with pytest.raises(ValidationError, match="url"):
         Event.model_validate({"type": "page_view", "lead_id": "l", "properties": {}})
 
@@ -60,8 +69,14 @@ def test_ids_are_bounded() -> None:
 
 
 def test_traits_only_on_identify() -> None:
-    Event.model_validate({"type": "identify", "anonymous_id": "a", "lead_id": "l",
-                          "traits": {"email": "x@acme.test"}})
+    Event.model_validate(
+        {
+            "type": "identify",
+            "anonymous_id": "a",
+            "lead_id": "l",
+            "traits": {"email": "x@acme.test"},
+        }
+    )
     with pytest.raises(ValidationError, match="identify"):
         Event.model_validate(page(traits={"email": "x@acme.test"}))
 
