@@ -43,6 +43,8 @@ def _diff(before: dict[float, float], after: dict[float, float]) -> list[Delta]:
 
 def _prune(closed: int | None, windows: dict[int, tuple[float, ...]], oldest: int) -> CapWindows:
     """Drop windows older than `oldest` and beyond MAX_CAP_WINDOWS; remember the cut."""
+    if len(windows) <= MAX_CAP_WINDOWS and min(windows) >= oldest:
+        return closed, windows
     keep = sorted(w for w in windows if w >= oldest)[-MAX_CAP_WINDOWS:]
     dropped = [w for w in windows if w not in set(keep)]
     if dropped:
@@ -65,8 +67,14 @@ def credit(
         return current, []  # older than anything we still track: treated as full
     before = windows.get(window, ())
     limit = slots(points, cap)
-    if len(before) >= limit and at >= before[-1]:
-        return current, []  # full with earlier events: the common case, kept cheap
+    if not before or at >= before[-1]:  # in order within the window: the common case
+        if len(before) >= limit:
+            return current, []
+        granted = math.copysign(min(abs(points), cap.points - len(before) * abs(points)), points)
+        if window in windows:
+            return (closed, {**windows, window: (*before, at)}), [(at, granted)]
+        added = {**windows, window: (at,)}
+        return _prune(closed, added, _oldest_window(latest, cap)), [(at, granted)]
     after = tuple(sorted((*before, at)))[:limit]
     deltas = _diff(_allocation(before, points, cap), _allocation(after, points, cap))
     updated = _prune(closed, {**windows, window: after}, _oldest_window(latest, cap))

@@ -1,14 +1,15 @@
 """Applied event ids, remembered as short digests with their event week, pruned by event time."""
 
-import base64
-import hashlib
+import binascii
+from hashlib import blake2b
 
-from scorer.limits import DEDUPE_BUCKET, DEDUPE_IDS, DEDUPE_PRUNE_AT, DIGEST_BYTES
+from scorer.limits import DEDUPE_BUCKET, DEDUPE_IDS, DEDUPE_PRUNE_AT, DIGEST_BYTES, DIGEST_WIDTH
 
 
 def digest(event_id: str) -> str:
-    raw = hashlib.blake2b(event_id.encode(), digest_size=DIGEST_BYTES).digest()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    """11 base64 characters of an 8-byte BLAKE2b digest (the "=" padding is dropped)."""
+    raw = blake2b(event_id.encode(), digest_size=DIGEST_BYTES).digest()
+    return binascii.b2a_base64(raw, newline=False)[:DIGEST_WIDTH].decode("ascii")
 
 
 def bucket(at: float) -> int:

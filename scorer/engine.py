@@ -16,6 +16,7 @@ and trigger bookkeeping only for ids that still exist in the new rules.
 """
 
 from collections.abc import Iterable, Mapping
+from math import exp2
 from typing import Any
 
 from scorer import caps, once
@@ -88,26 +89,25 @@ def _credit(s: LeadState, rule_id: str, points: float, at: float, rules: Rules) 
 
 
 def _deltas(s: LeadState, rule: Rule, props: Mapping[str, Any], t: float, h: float) -> list[Any]:
-    """(credit time, points) pairs a matching rule produces; updates cap/once bookkeeping."""
+    """(credit time, points) pairs of a capped or once_per rule; updates its bookkeeping."""
     if rule.cap is not None:
         windows, deltas = caps.credit(s.caps.get(rule.id), rule.points, rule.cap, t, s.t_ref)
         if deltas and windows is not None:
             s.caps = {**s.caps, rule.id: windows}
         return deltas
-    if rule.once_per:
-        key = once.key_of(props, rule.once_per)
-        if key is None:
-            return []
-        keys, deltas = once.credit(s.once.get(rule.id, {}), key, rule.points, t, s.t_ref, h)
-        if keys is not None:
-            s.once = {**s.once, rule.id: keys}
-        return deltas
-    return [(t, rule.points)]
+    key = once.key_of(props, rule.once_per)
+    if key is None:
+        return []
+    keys, deltas = once.credit(s.once.get(rule.id, {}), key, rule.points, t, s.t_ref, h)
+    if keys is not None:
+        s.once = {**s.once, rule.id: keys}
+    return deltas
 
 
 def _apply_rules(
     s: LeadState, event: ScoringEvent, props: Mapping[str, Any], rules: Rules
 ) -> list[Contribution]:
+    """The credits of every matching rule, in file order (not yet booked)."""
     t, eid, traits = event.at, event.event_id, s.traits
     added: list[Contribution] = []
     for rule in rules.rules_by_type.get(event.type, ()):
@@ -115,24 +115,41 @@ def _apply_rules(
             continue
         if rule.matches_traits is not None and not rule.matches_traits(traits):
             continue
+        if rule.cap is None and not rule.once_per:
+            added.append(Contribution(rule.id, rule.points, eid, t))
+            continue
         for when, points in _deltas(s, rule, props, t, rules.half_life):
-            if not added:
-                s.sums = dict(s.sums)
-            _credit(s, rule.id, points, when, rules)
             added.append(Contribution(rule.id, points, eid, when, when != t))
     return added
+
+
+def _book(s: LeadState, added: list[Contribution], rules: Rules) -> None:
+    """Add credits to the score and the per-rule sums; s.t_ref is already >= their times."""
+    h, ref, score = rules.half_life, s.t_ref, s.score_ref
+    sums = dict(s.sums)
+    for c in added:
+        score += c.points if c.at == ref else c.points * exp2((c.at - ref) / h)
+        entry = sums.get(c.rule_id)
+        sums[c.rule_id] = (
+            (c.points, c.at) if entry is None else add_credit(*entry, c.points, c.at, h)
+        )
+    s.score_ref, s.sums = score, sums
 
 
 def _counted(s: LeadState, trigger: Trigger, t: float) -> bool:
     """Record a matching event for a counting trigger; True if the count is reached."""
     if trigger.count <= 1 or trigger.within is None:
         return True
-    times = sorted((*s.counters.get(trigger.id, ()), t))
-    reached = sum(1 for x in times if t - trigger.within < x <= t) >= trigger.count
-    # Only the latest `count` times within the window can matter for in-order events.
-    latest = times[-1]
-    kept = tuple(x for x in times if x > latest - trigger.within)[-trigger.count :]
-    s.counters = {**s.counters, trigger.id: kept}
+    before = s.counters.get(trigger.id, ())
+    times = (*before, t) if not before or t >= before[-1] else tuple(sorted((*before, t)))
+    window_start = t - trigger.within
+    if t == times[-1]:  # in order: only the latest `count` times can be in the window
+        recent = times[-trigger.count :]
+        reached = len(recent) == trigger.count and recent[0] > window_start
+    else:
+        reached = sum(1 for x in times if window_start < x <= t) >= trigger.count
+    cutoff = times[-1] - trigger.within
+    s.counters = {**s.counters, trigger.id: tuple(x for x in times[-trigger.count :] if x > cutoff)}
     return reached
 
 
@@ -153,9 +170,9 @@ def _fire_triggers(
     boost = rules.threshold(fired.raise_to) - score_at(s, event.at, rules)
     if boost <= 0:
         return [], fired
-    s.sums = dict(s.sums)
-    _credit(s, fired.id, boost, event.at, rules)
-    return [Contribution(fired.id, boost, event.event_id, event.at)], fired
+    boosts = [Contribution(fired.id, boost, event.event_id, event.at)]
+    _book(s, boosts, rules)
+    return boosts, fired
 
 
 def _properties(event: ScoringEvent, rules: Rules) -> Mapping[str, Any]:
@@ -178,16 +195,9 @@ def _tipping_rule(added: list[Contribution], up: bool) -> str | None:
 def _update(
     s: LeadState, rules: Rules, added: list[Contribution], changes: list[StageChange]
 ) -> Update:
+    last = changes[-1] if changes else None
     return Update(
-        state=s,
-        score=s.score_ref,
-        stage=s.stage,
-        at=s.t_ref,
-        fit_grade=s.fit_grade,
-        contributions=tuple(added),
-        change=changes[-1] if changes else None,
-        duplicate=False,
-        changes=tuple(changes),
+        s, s.score_ref, s.stage, s.t_ref, s.fit_grade, tuple(added), last, False, tuple(changes)
     )
 
 
@@ -202,13 +212,17 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     if s.version != rules.version:
         _restamp(s, rules)
     t = event.at
-    changes = _demote(s, t, rules) if t > s.t_ref else []
+    changes: list[StageChange] = []
     if t > s.t_ref:  # decay to the event's time first, so credits at t add at face value
+        if s.stage != "cold":
+            changes = _demote(s, t, rules)
         s.score_ref, s.t_ref = value_at(s.score_ref, s.t_ref, t, rules.half_life), t
     if event.traits:
         _set_traits(s, event.traits, rules)
     props = _properties(event, rules)
     added = _apply_rules(s, event, props, rules)
+    if added:
+        _book(s, added, rules)
     boosts, fired = _fire_triggers(s, event, props, rules)
     added += boosts
     s.seen = remember(s.seen, key, t, s.t_ref)

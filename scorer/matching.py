@@ -19,8 +19,12 @@ OPERATORS: Final = ("gte", "gt", "lte", "lt", "in", "exists")
 _MISSING: Final = object()
 
 
+# Exact types, not isinstance: bool is an int subclass, and this runs on every event.
+_NUMBERS: Final = frozenset({int, float})
+
+
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return value.__class__ in _NUMBERS
 
 
 def _is_scalar(value: object) -> bool:
@@ -36,22 +40,22 @@ def _equals(expected: Any) -> Check:
     if isinstance(expected, bool):
         return lambda v: v is expected
     if _is_number(expected):
-        return lambda v: _is_number(v) and v == expected
+        return lambda v: v.__class__ in _NUMBERS and v == expected
     if "*" in expected:
         match = _glob(expected)
-        return lambda v: isinstance(v, str) and match(v) is not None
-    return lambda v: isinstance(v, str) and v == expected
+        return lambda v: v.__class__ is str and match(v) is not None
+    return lambda v: v.__class__ is str and v == expected
 
 
 def _operator(op: str, arg: Any) -> Check:
     if op == "gte":
-        return lambda v: _is_number(v) and v >= arg
+        return lambda v: v.__class__ in _NUMBERS and v >= arg
     if op == "gt":
-        return lambda v: _is_number(v) and v > arg
+        return lambda v: v.__class__ in _NUMBERS and v > arg
     if op == "lte":
-        return lambda v: _is_number(v) and v <= arg
+        return lambda v: v.__class__ in _NUMBERS and v <= arg
     if op == "lt":
-        return lambda v: _is_number(v) and v < arg
+        return lambda v: v.__class__ in _NUMBERS and v < arg
     if op == "in":
         options = [_equals(item) for item in arg]
         return lambda v: any(option(v) for option in options)
@@ -61,8 +65,7 @@ def _operator(op: str, arg: Any) -> Check:
 
 def _check(condition: Any) -> Check:
     if not isinstance(condition, Mapping):
-        equals = _equals(condition)
-        return lambda v: v is not _MISSING and equals(v)
+        return _equals(condition)  # never true for _MISSING
     checks = [_operator(op, arg) for op, arg in condition.items()]
     if len(checks) == 1:
         return checks[0]

@@ -11,6 +11,7 @@ SCORER = Path(__file__).resolve().parents[3] / "scorer"
 ALLOWED = {
     "__future__",
     "base64",
+    "binascii",
     "collections",
     "dataclasses",
     "enum",
