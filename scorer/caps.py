@@ -46,7 +46,8 @@ def _prune(closed: int | None, windows: dict[int, tuple[float, ...]], oldest: in
     if len(windows) <= MAX_CAP_WINDOWS and min(windows) >= oldest:
         return closed, windows
     keep = sorted(w for w in windows if w >= oldest)[-MAX_CAP_WINDOWS:]
-    dropped = [w for w in windows if w not in set(keep)]
+    kept = set(keep)
+    dropped = [w for w in windows if w not in kept]
     if dropped:
         closed = max(dropped) if closed is None else max(closed, *dropped)
     return closed, {w: windows[w] for w in keep}

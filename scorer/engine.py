@@ -16,7 +16,8 @@ and trigger bookkeeping only for ids that still exist in the new rules.
 """
 
 from collections.abc import Iterable, Mapping
-from math import exp2
+from bisect import bisect_right
+from math import exp2, isfinite
 from typing import Any
 
 from scorer import caps, once
@@ -110,7 +111,8 @@ def _apply_rules(
     """The credits of every matching rule, in file order (not yet booked)."""
     t, eid, traits = event.at, event.event_id, s.traits
     added: list[Contribution] = []
-    for rule in rules.rules_by_type.get(event.type, ()):
+    by_type = rules.rules_by_type
+    for rule in by_type.get(event.type) or by_type.get("*", ()):
         if not rule.matches(props):
             continue
         if rule.matches_traits is not None and not rule.matches_traits(traits):
@@ -140,16 +142,16 @@ def _counted(s: LeadState, trigger: Trigger, t: float) -> bool:
     """Record a matching event for a counting trigger; True if the count is reached."""
     if trigger.count <= 1 or trigger.within is None:
         return True
-    before = s.counters.get(trigger.id, ())
+    count, before = trigger.count, s.counters.get(trigger.id, ())
     times = (*before, t) if not before or t >= before[-1] else tuple(sorted((*before, t)))
     window_start = t - trigger.within
     if t == times[-1]:  # in order: only the latest `count` times can be in the window
-        recent = times[-trigger.count :]
-        reached = len(recent) == trigger.count and recent[0] > window_start
+        reached = len(times) >= count and times[-count] > window_start
     else:
-        reached = sum(1 for x in times if window_start < x <= t) >= trigger.count
-    cutoff = times[-1] - trigger.within
-    s.counters = {**s.counters, trigger.id: tuple(x for x in times[-trigger.count :] if x > cutoff)}
+        reached = bisect_right(times, t) - bisect_right(times, window_start) >= count
+    recent = times[-count:]
+    cutoff = times[-1] - trigger.within  # older times can never count again
+    s.counters = {**s.counters, trigger.id: recent[bisect_right(recent, cutoff) :]}
     return reached
 
 
@@ -158,7 +160,8 @@ def _fire_triggers(
 ) -> tuple[list[Contribution], Trigger | None]:
     """Raise the score to the highest fired trigger's threshold at the event's time."""
     fired: Trigger | None = None
-    for trigger in rules.triggers_by_type.get(event.type, ()):
+    by_type = rules.triggers_by_type
+    for trigger in by_type.get(event.type) or by_type.get("*", ()):
         if not trigger.matches(props) or not _counted(s, trigger, event.at):
             continue
         if trigger.matches_traits is not None and not trigger.matches_traits(s.traits):
@@ -208,10 +211,12 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
         return Update(
             state, state.score_ref, state.stage, state.t_ref, state.fit_grade, (), None, True
         )
+    t = event.at
+    if not isfinite(t):
+        raise ValueError(f"event {event.event_id!r} has no usable time: {t!r}")
     s = state.copy()
     if s.version != rules.version:
         _restamp(s, rules)
-    t = event.at
     changes: list[StageChange] = []
     if t > s.t_ref:  # decay to the event's time first, so credits at t add at face value
         if s.stage != "cold":

@@ -266,10 +266,13 @@ def _fit_section(
 
 
 def _dispatch(items: tuple[Any, ...]) -> dict[str, tuple[Any, ...]]:
-    """Per event type, the items that apply to it in file order ("*" applies to all)."""
+    """Per event type, the items that apply to it in file order ("*" applies to all).
+
+    Key "*" holds the items for types the schemas do not know (yet): only "*" ones.
+    """
     return {
         event_type: tuple(item for item in items if item.event in ("*", event_type))
-        for event_type in EVENT_TYPES
+        for event_type in (*EVENT_TYPES, "*")
     }
 
 

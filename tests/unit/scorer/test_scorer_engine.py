@@ -111,3 +111,16 @@ def test_state_round_trips_through_json() -> None:
         state.caps,
         state.recent,
     )
+
+
+def test_an_event_without_a_finite_time_is_rejected() -> None:
+    with pytest.raises(ValueError, match="no usable time"):
+        apply_event(new_state(), event("x", "form_submit", float("nan")), RULES)
+
+
+def test_a_late_event_change_is_stamped_at_the_latest_time() -> None:
+    rules = parse_rules(SPEC.replace("points = 30", "points = 70"))
+    state = apply_event(new_state(), view("v", T0 + DAY), rules).state
+    update = apply_event(state, event("g", "form_submit", T0 + DAY - 60), rules)
+    assert update.change is not None and update.change.to_stage == "hot"
+    assert update.change.at == T0 + DAY and update.at == T0 + DAY

@@ -12,6 +12,7 @@ ALLOWED = {
     "__future__",
     "base64",
     "binascii",
+    "bisect",
     "collections",
     "dataclasses",
     "enum",

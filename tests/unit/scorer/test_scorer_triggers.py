@@ -63,3 +63,19 @@ def test_views_outside_the_window_do_not_count() -> None:
     history += [view(f"v{i}", T0 + i * 4 * DAY, "/blog") for i in range(10)]  # over 36 days
     state, _ = rescore(history, RULES)
     assert state.stage == "cold"
+
+
+def test_late_views_count_within_their_own_trailing_window() -> None:
+    state = apply_event(new_state(), identify("id", T0, email="a@b.test"), RULES).state
+    for i in range(9):
+        state = apply_event(state, view(f"v{i}", T0 + (i + 1) * DAY, "/blog"), RULES).state
+    assert state.stage == "cold"
+    late = apply_event(state, view("late", T0 + 5.5 * DAY, "/blog"), RULES)
+    assert late.stage == "cold"  # only 6 views within 30 days before the late one
+    update = apply_event(state, view("v9", T0 + 10 * DAY, "/blog"), RULES)
+    assert update.stage == "hot"
+
+
+def test_star_triggers_apply_to_event_types_the_schemas_do_not_know() -> None:
+    state = update_traits(new_state(), {"customer_status": "dormant"}, T0, RULES).state
+    assert apply_event(state, event("x", "webinar_attended", T0), RULES).stage == "hot"
