@@ -15,8 +15,8 @@ the history for that), re-evaluates fit, stamps the new version, and keeps cap, 
 and trigger bookkeeping only for ids that still exist in the new rules.
 """
 
-from collections.abc import Iterable, Mapping
 from bisect import bisect_right
+from collections.abc import Iterable, Mapping
 from math import exp2, isfinite
 from typing import Any
 
