@@ -5,16 +5,10 @@ engine.py for the contracts of apply_event and friends.
 """
 
 from scorer.credits import Contribution
-from scorer.engine import (
-    advance,
-    apply_event,
-    next_crossing,
-    rescore,
-    score_at,
-    update_traits,
-)
+from scorer.engine import advance, apply_event, rescore, update_traits
 from scorer.events import ScoringEvent
 from scorer.explain import CreditExplanation, Explanation, RuleExplanation, explain
+from scorer.ledger import next_crossing, score_at
 from scorer.merging import merge
 from scorer.outputs import StageChange, Update, change_id
 from scorer.parsing import check_rules, load_rules, parse_rules

@@ -1,92 +1,64 @@
 """Applying events to a lead's state: the pure core the Faust agents call.
 
-Every function takes the state and returns an `Update` holding a new state; the input
-state is never modified (the engine copies it and replaces, never mutates, containers).
+Purity: every function takes a state and returns an `Update` holding a *new* state; the
+input state is never modified (the engine copies it and replaces, never mutates, the
+containers it shares), so a caller may keep, retry or discard either freely.
 
-Time is always a parameter (epoch seconds UTC, event time). The stored score is
-(score_ref, t_ref) with t_ref the latest event time seen; a late event is decayed to
-t_ref, so the score does not depend on arrival order. Stage changes caused by an event
-carry `at` = t_ref after the event (the event's own time unless it arrived late).
+Time is always a parameter (epoch seconds UTC, event time); the clock is never read.
+The score is stored as (score_ref, t_ref): its value at t_ref, the latest event time
+seen. A newer event first decays the score to its own time; a late one (at < t_ref) adds
+its credit decayed to t_ref. Either way score(T) = sum of p_i * 2^(-(T - t_i)/H), so the
+score does not depend on arrival order. An Update is reported as of t_ref after the
+step: the event's own time unless it arrived late; stage changes caused by an event carry
+the same `at`.
 
-Rules versions: a state remembers the version it was last computed under. When
-apply_event (or update_traits, advance, merge) sees a state stamped with another version
-it keeps the decayed sums as they are (past credits are not re-priced: use `rescore` on
-the history for that), re-evaluates fit, stamps the new version, and keeps cap, once_per
-and trigger bookkeeping only for ids that still exist in the new rules.
+Stages: before an event newer than t_ref is scored, decay demotions due by its time are
+applied (cause "decay", each at its exact crossing time), so hysteresis never keeps a
+lead hot that had already cooled; then the event's stage change, if any, follows (cause
+"event", or "trigger" when a trigger raised it). Update.changes lists them in order and
+Update.change is the last one.
+
+Triggers are evaluated as events arrive (they are the one order-dependent part): a
+fired trigger raises the score to its stage's threshold at the event's time (a credit of
+the difference, booked under the trigger id) and lifts the stage to at least that stage;
+afterwards the score decays like any other. Counting triggers count matching events in
+the trailing `within` window ending at the event; only the latest `count` times are
+kept, so a very late event may see fewer earlier events than a replay would.
+
+Displaced credits: a late event that is earlier than credited events of a cap window,
+or than the first event of a once_per key, takes over their credit. The Update lists
+a positive contribution for the late event and a negative, `displaced` one at the time
+of each withdrawn credit, so contributions always add up to the score change.
+
+Identify events (and any event carrying traits) merge their traits into state.traits
+before rules are matched, so `where_traits` and fit see them; fit is re-graded then.
+
+Rules versions: a state remembers the version it was last computed under. When a step
+sees a state stamped with another version it keeps the decayed sums as they are (past
+credits are not re-priced: `rescore` the history for that), re-grades fit, stamps the
+new version and half-life, and keeps cap, once_per and trigger bookkeeping only for ids
+that still have a cap, once_per or count in the new rules. If a cap's `per` changed,
+its old windows are read with the new length until they age out; rescore to be exact.
 """
 
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from math import exp2, isfinite
+from math import isfinite
 from typing import Any
 
 from scorer import caps, once
 from scorer.credits import Contribution
-from scorer.decay import add_credit, crossing_time, value_at
+from scorer.decay import value_at
 from scorer.dedupe import digest, remember
 from scorer.events import ScoringEvent
 from scorer.fit import evaluate
+from scorer.ledger import book, demote, restamp, result, score_at, set_traits
 from scorer.limits import RECENT_CREDITS
 from scorer.matching import path_of
 from scorer.outputs import StageChange, Update
 from scorer.rules import Rule, Rules, Trigger
-from scorer.stages import RANK, exit_threshold, higher_of, lower, stage_for
+from scorer.stages import RANK, higher_of, stage_for
 from scorer.state import LeadState
-
-
-def score_at(state: LeadState, t: float, rules: Rules) -> float:
-    """The decayed score at time `t`."""
-    return value_at(state.score_ref, state.t_ref, t, rules.half_life)
-
-
-def next_crossing(state: LeadState, rules: Rules) -> float | None:
-    """When decay alone takes the lead out of its stage: t_ref + H * log2(S / theta).
-
-    theta is the stage's exit threshold (threshold minus hysteresis). None for cold
-    leads and scores that never reach it. The crossing instant belongs to the lower stage.
-    """
-    theta = exit_threshold(state.stage, rules)
-    if theta is None:
-        return None
-    return crossing_time(state.score_ref, state.t_ref, theta, rules.half_life)
-
-
-def _demote(s: LeadState, until: float, rules: Rules) -> list[StageChange]:
-    """Decay demotions of `s` (a private copy) up to `until`, each at its crossing time."""
-    changes: list[StageChange] = []
-    while (when := next_crossing(s, rules)) is not None and when <= until:
-        to = lower(s.stage)
-        score = score_at(s, when, rules)
-        changes.append(StageChange(s.stage, to, score, when, "decay", None, None))
-        s.stage = to
-    return changes
-
-
-def _restamp(s: LeadState, rules: Rules) -> None:
-    capped = {r.id for r in rules.rules if r.cap is not None}
-    keyed = {r.id for r in rules.rules if r.once_per}
-    counted = {t.id for t in rules.triggers if t.count > 1}
-    s.caps = {k: v for k, v in s.caps.items() if k in capped}
-    s.once = {k: v for k, v in s.once.items() if k in keyed}
-    s.counters = {k: v for k, v in s.counters.items() if k in counted}
-    s.fit_points, s.fit_grade = evaluate(s.traits, rules)
-    s.version = rules.version
-    s.half_life = rules.half_life
-
-
-def _set_traits(s: LeadState, traits: Mapping[str, Any], rules: Rules) -> None:
-    """Merge traits (a None value removes the trait) and re-grade fit."""
-    merged = {**s.traits, **traits}
-    s.traits = {k: v for k, v in merged.items() if v is not None}
-    s.fit_points, s.fit_grade = evaluate(s.traits, rules)
-
-
-def _credit(s: LeadState, rule_id: str, points: float, at: float, rules: Rules) -> None:
-    """Add one credit to the score and to the rule's sum; s.sums must be a private copy."""
-    h = rules.half_life
-    s.score_ref, s.t_ref = add_credit(s.score_ref, s.t_ref, points, at, h)
-    value, since = s.sums.get(rule_id, (0.0, at))
-    s.sums[rule_id] = add_credit(value, since, points, at, h)
 
 
 def _deltas(s: LeadState, rule: Rule, props: Mapping[str, Any], t: float, h: float) -> list[Any]:
@@ -125,19 +97,6 @@ def _apply_rules(
     return added
 
 
-def _book(s: LeadState, added: list[Contribution], rules: Rules) -> None:
-    """Add credits to the score and the per-rule sums; s.t_ref is already >= their times."""
-    h, ref, score = rules.half_life, s.t_ref, s.score_ref
-    sums = dict(s.sums)
-    for c in added:
-        score += c.points if c.at == ref else c.points * exp2((c.at - ref) / h)
-        entry = sums.get(c.rule_id)
-        sums[c.rule_id] = (
-            (c.points, c.at) if entry is None else add_credit(*entry, c.points, c.at, h)
-        )
-    s.score_ref, s.sums = score, sums
-
-
 def _counted(s: LeadState, trigger: Trigger, t: float) -> bool:
     """Record a matching event for a counting trigger; True if the count is reached."""
     if trigger.count <= 1 or trigger.within is None:
@@ -174,7 +133,7 @@ def _fire_triggers(
     if boost <= 0:
         return [], fired
     boosts = [Contribution(fired.id, boost, event.event_id, event.at)]
-    _book(s, boosts, rules)
+    book(s, boosts, rules)
     return boosts, fired
 
 
@@ -195,15 +154,6 @@ def _tipping_rule(added: list[Contribution], up: bool) -> str | None:
     return max(credits, key=lambda c: abs(c.points)).rule_id
 
 
-def _update(
-    s: LeadState, rules: Rules, added: list[Contribution], changes: list[StageChange]
-) -> Update:
-    last = changes[-1] if changes else None
-    return Update(
-        s, s.score_ref, s.stage, s.t_ref, s.fit_grade, tuple(added), last, False, tuple(changes)
-    )
-
-
 def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     """The lead's state after `event`. A repeated event_id changes nothing (duplicate=True)."""
     key = digest(event.event_id)
@@ -216,18 +166,18 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
         raise ValueError(f"event {event.event_id!r} has no usable time: {t!r}")
     s = state.copy()
     if s.version != rules.version:
-        _restamp(s, rules)
+        restamp(s, rules)
     changes: list[StageChange] = []
     if t > s.t_ref:  # decay to the event's time first, so credits at t add at face value
         if s.stage != "cold":
-            changes = _demote(s, t, rules)
+            changes = demote(s, t, rules)
         s.score_ref, s.t_ref = value_at(s.score_ref, s.t_ref, t, rules.half_life), t
     if event.traits:
-        _set_traits(s, event.traits, rules)
+        set_traits(s, event.traits, rules)
     props = _properties(event, rules)
     added = _apply_rules(s, event, props, rules)
     if added:
-        _book(s, added, rules)
+        book(s, added, rules)
     boosts, fired = _fire_triggers(s, event, props, rules)
     added += boosts
     s.seen = remember(s.seen, key, t, s.t_ref)
@@ -245,7 +195,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
             StageChange(s.stage, stage, s.score_ref, s.t_ref, cause, event.event_id, rule_id)
         )
         s.stage = stage
-    return _update(s, rules, added, changes)
+    return result(s, s.t_ref, added, changes, rules)
 
 
 def update_traits(state: LeadState, traits: Mapping[str, Any], at: float, rules: Rules) -> Update:
@@ -256,21 +206,11 @@ def update_traits(state: LeadState, traits: Mapping[str, Any], at: float, rules:
     """
     s = state.copy()
     if s.version != rules.version:
-        _restamp(s, rules)
+        restamp(s, rules)
     when = max(at, s.t_ref)
-    changes = _demote(s, when, rules)
-    _set_traits(s, traits, rules)
-    return Update(
-        s,
-        score_at(s, when, rules),
-        s.stage,
-        when,
-        s.fit_grade,
-        (),
-        changes[-1] if changes else None,
-        False,
-        tuple(changes),
-    )
+    changes = demote(s, when, rules)
+    set_traits(s, traits, rules)
+    return result(s, when, [], changes, rules)
 
 
 def advance(state: LeadState, now: float, rules: Rules) -> Update:
@@ -282,19 +222,9 @@ def advance(state: LeadState, now: float, rules: Rules) -> Update:
     """
     s = state.copy()
     if s.version != rules.version:
-        _restamp(s, rules)
-    changes = _demote(s, now, rules)
-    return Update(
-        s,
-        score_at(s, now, rules),
-        s.stage,
-        now,
-        s.fit_grade,
-        (),
-        changes[-1] if changes else None,
-        False,
-        tuple(changes),
-    )
+        restamp(s, rules)
+    changes = demote(s, now, rules)
+    return result(s, now, [], changes, rules)
 
 
 def rescore(events: Iterable[ScoringEvent], rules: Rules) -> tuple[LeadState, list[Update]]:

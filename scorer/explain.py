@@ -8,7 +8,7 @@ value; `earlier` is the rest of the rule's value, from credits no longer listed.
 from dataclasses import dataclass
 
 from scorer.decay import value_at
-from scorer.engine import score_at
+from scorer.ledger import score_at
 from scorer.rules import Rules
 from scorer.state import LeadState
 

@@ -12,7 +12,7 @@ from scorer import caps, once
 from scorer.credits import Contribution
 from scorer.decay import add_credit, value_at
 from scorer.dedupe import union as union_ids
-from scorer.engine import _credit, _demote, _restamp, _set_traits
+from scorer.ledger import book, demote, restamp, result, set_traits
 from scorer.limits import RECENT_CREDITS
 from scorer.outputs import StageChange, Update
 from scorer.rules import Rules
@@ -50,9 +50,8 @@ def _reconcile(s: LeadState, other: LeadState, rules: Rules) -> list[Contributio
                 s.once.get(rule.id, {}), other.once[rule.id], rule.points, latest, h
             )
             s.once[rule.id] = keys
-        for when, points in deltas:
-            _credit(s, rule.id, points, when, rules)
-            added.append(Contribution(rule.id, points, "", when, True))
+        added += [Contribution(rule.id, points, "", when, True) for when, points in deltas]
+    book(s, added, rules)
     return added
 
 
@@ -71,10 +70,10 @@ def merge(into: LeadState, other: LeadState, rules: Rules) -> Update:
     s, theirs = into.copy(), other.copy()
     for state in (s, theirs):
         if state.version != rules.version:
-            _restamp(state, rules)
+            restamp(state, rules)
     ref = max(s.t_ref, theirs.t_ref)
-    changes = _demote(s, ref, rules)
-    _demote(theirs, ref, rules)
+    changes = demote(s, ref, rules)
+    demote(theirs, ref, rules)
     h = rules.half_life
     s.score_ref = value_at(s.score_ref, s.t_ref, ref, h) + value_at(
         theirs.score_ref, theirs.t_ref, ref, h
@@ -83,20 +82,10 @@ def merge(into: LeadState, other: LeadState, rules: Rules) -> Update:
     added = _merge_sums(s, theirs, rules) + _reconcile(s, theirs, rules)
     _merge_counters(s, theirs, rules)
     s.seen = union_ids(s.seen, theirs.seen, ref)
-    _set_traits(s, {**theirs.traits, **s.traits}, rules)
+    set_traits(s, {**theirs.traits, **s.traits}, rules)
     s.recent = tuple(sorted((*s.recent, *theirs.recent), key=lambda c: c.at))[-RECENT_CREDITS:]
     stage = stage_for(s.score_ref, higher_of(s.stage, theirs.stage), rules)
     if stage != s.stage:
         changes.append(StageChange(s.stage, stage, s.score_ref, ref, "merge", None, None))
         s.stage = stage
-    return Update(
-        s,
-        s.score_ref,
-        s.stage,
-        ref,
-        s.fit_grade,
-        tuple(added),
-        changes[-1] if changes else None,
-        False,
-        tuple(changes),
-    )
+    return result(s, ref, added, changes, rules)

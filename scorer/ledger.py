@@ -1,0 +1,86 @@
+"""Changes to a private copy of a lead's state, shared by the engine and merging.
+
+Every function here mutates the LeadState it is given: callers pass a fresh copy
+(LeadState.copy) and only replace, never mutate, the containers it shares.
+"""
+
+from collections.abc import Mapping
+from math import exp2
+from typing import Any
+
+from scorer.credits import Contribution
+from scorer.decay import add_credit, crossing_time, value_at
+from scorer.fit import evaluate
+from scorer.outputs import StageChange, Update
+from scorer.rules import Rules
+from scorer.stages import exit_threshold, lower
+from scorer.state import LeadState
+
+
+def score_at(state: LeadState, t: float, rules: Rules) -> float:
+    """The decayed score at time `t`."""
+    return value_at(state.score_ref, state.t_ref, t, rules.half_life)
+
+
+def next_crossing(state: LeadState, rules: Rules) -> float | None:
+    """When decay alone takes the lead out of its stage: t_ref + H * log2(S / theta).
+
+    theta is the stage's exit threshold (threshold minus hysteresis). None for cold
+    leads and scores that never reach it. The crossing instant belongs to the lower stage.
+    """
+    theta = exit_threshold(state.stage, rules)
+    if theta is None:
+        return None
+    return crossing_time(state.score_ref, state.t_ref, theta, rules.half_life)
+
+
+def demote(s: LeadState, until: float, rules: Rules) -> list[StageChange]:
+    """Decay demotions of `s` (a private copy) up to `until`, each at its crossing time."""
+    changes: list[StageChange] = []
+    while (when := next_crossing(s, rules)) is not None and when <= until:
+        to = lower(s.stage)
+        score = score_at(s, when, rules)
+        changes.append(StageChange(s.stage, to, score, when, "decay", None, None))
+        s.stage = to
+    return changes
+
+
+def restamp(s: LeadState, rules: Rules) -> None:
+    capped = {r.id for r in rules.rules if r.cap is not None}
+    keyed = {r.id for r in rules.rules if r.once_per}
+    counted = {t.id for t in rules.triggers if t.count > 1}
+    s.caps = {k: v for k, v in s.caps.items() if k in capped}
+    s.once = {k: v for k, v in s.once.items() if k in keyed}
+    s.counters = {k: v for k, v in s.counters.items() if k in counted}
+    s.fit_points, s.fit_grade = evaluate(s.traits, rules)
+    s.version = rules.version
+    s.half_life = rules.half_life
+
+
+def set_traits(s: LeadState, traits: Mapping[str, Any], rules: Rules) -> None:
+    """Merge traits (a None value removes the trait) and re-grade fit."""
+    merged = {**s.traits, **traits}
+    s.traits = {k: v for k, v in merged.items() if v is not None}
+    s.fit_points, s.fit_grade = evaluate(s.traits, rules)
+
+
+def book(s: LeadState, added: list[Contribution], rules: Rules) -> None:
+    """Add credits to the score and the per-rule sums; s.t_ref is already >= their times."""
+    h, ref, score = rules.half_life, s.t_ref, s.score_ref
+    sums = dict(s.sums)
+    for c in added:
+        score += c.points if c.at == ref else c.points * exp2((c.at - ref) / h)
+        entry = sums.get(c.rule_id)
+        sums[c.rule_id] = (
+            (c.points, c.at) if entry is None else add_credit(*entry, c.points, c.at, h)
+        )
+    s.score_ref, s.sums = score, sums
+
+
+def result(
+    s: LeadState, at: float, added: list[Contribution], changes: list[StageChange], rules: Rules
+) -> Update:
+    """The Update for a step that ends with state `s`, reported as of `at`."""
+    last = changes[-1] if changes else None
+    score = s.score_ref if at == s.t_ref else score_at(s, at, rules)
+    return Update(s, score, s.stage, at, s.fit_grade, tuple(added), last, False, tuple(changes))
