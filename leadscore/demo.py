@@ -20,7 +20,7 @@ from sinks.reports import format_table
 # The demo's own space: its topics and tables never mix with `make run`'s.
 DEMO_VAR = "demo"
 BATCH = 100
-LANDING_TIMEOUT_S = 180.0
+LANDING_TIMEOUT_S = 120.0
 
 
 def _free_port() -> int:
@@ -42,13 +42,12 @@ def _demo_env(settings: Settings) -> tuple[dict[str, str], Settings]:
         LEADSCORE_SINK_QUERY_PORT=str(_free_port()),
         LEADSCORE_CLICKHOUSE_URL="" if settings.embedded_clickhouse else settings.clickhouse,
     )
-    demo = settings.model_copy(
-        update={
-            "var": var,
-            "topic_prefix": env["LEADSCORE_TOPIC_PREFIX"],
-            "collector_port": int(env["LEADSCORE_COLLECTOR_PORT"]),
-            "sink_query_port": int(env["LEADSCORE_SINK_QUERY_PORT"]),
-        }
+    # Explicit values win over the environment; everything else is read as usual.
+    demo = Settings(
+        var=var,
+        topic_prefix=env["LEADSCORE_TOPIC_PREFIX"],
+        collector_port=int(env["LEADSCORE_COLLECTOR_PORT"]),
+        sink_query_port=int(env["LEADSCORE_SINK_QUERY_PORT"]),
     )
     return env, demo
 

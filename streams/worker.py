@@ -14,4 +14,6 @@ def run_worker(settings: Settings, loglevel: str = "WARNING") -> None:
     (settings.var_dir / "worker").mkdir(parents=True, exist_ok=True)
     pipeline = create_app(settings, rules)
     worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
+    # The start-up spinner writes terminal escapes into logs and `leadscore run`'s output.
+    worker.spinner = None
     worker.execute_from_commandline()
