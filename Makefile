@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test lint typecheck unit integration e2e bench install broker-start broker-stop clean
+.PHONY: run demo test lint typecheck browser unit integration e2e bench install broker-start broker-stop clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The snippet's tests drive Debian's Chromium through Playwright (never a downloaded browser).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 # pytest starts the broker through deploy/kafka/broker.sh when none is running
 # and stops what it started (tests/conftest.py).
-test: lint typecheck
+test: lint typecheck browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 unit: $(STAMP)
