@@ -25,7 +25,8 @@ def kafka_bootstrap() -> Iterator[str]:
     if started:
         subprocess.run([BROKER, "start"], check=True)
     try:
-        yield "127.0.0.1:9092"
+        # broker.sh honours LEADSCORE_KAFKA_PORT too (a second checkout can test beside us).
+        yield f"127.0.0.1:{os.environ.get('LEADSCORE_KAFKA_PORT', '9092')}"
     finally:
         if started:
             subprocess.run([BROKER, "stop"], check=True)
