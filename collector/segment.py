@@ -49,7 +49,7 @@ def is_segment(raw: Mapping[str, Any]) -> bool:
     kind = raw.get("type")
     if kind == "identify":
         return "userId" in raw or "anonymousId" in raw
-    return kind in SEGMENT_TYPES
+    return isinstance(kind, str) and kind in SEGMENT_TYPES
 
 
 def event_id(message_id: Any) -> str | None:
