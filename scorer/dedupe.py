@@ -1,9 +1,16 @@
-"""Applied event ids, remembered as short digests with their event week, pruned by event time."""
+"""Applied event ids, remembered as short digests bucketed by week of event time.
+
+The in-memory form is the stored form: {week: digests concatenated}, so loading and
+saving a state costs nothing per id, and adding one copies a string, not a set. Digests
+have a fixed width; a hit only counts at a digest boundary.
+"""
 
 import binascii
 from hashlib import blake2b
 
 from scorer.limits import DEDUPE_BUCKET, DEDUPE_IDS, DEDUPE_PRUNE_AT, DIGEST_BYTES, DIGEST_WIDTH
+
+Seen = dict[int, str]
 
 
 def digest(event_id: str) -> str:
@@ -16,29 +23,66 @@ def bucket(at: float) -> int:
     return int(at // DEDUPE_BUCKET)
 
 
-def remember(seen: dict[str, int], key: str, at: float, latest: float) -> dict[str, int]:
+def contains(seen: Seen, key: str) -> bool:
+    for joined in seen.values():
+        found = joined.find(key)
+        while found >= 0:
+            if found % DIGEST_WIDTH == 0:
+                return True
+            found = joined.find(key, found + 1)
+    return False
+
+
+def count(seen: Seen) -> int:
+    return sum(len(joined) for joined in seen.values()) // DIGEST_WIDTH
+
+
+def ids(seen: Seen) -> set[str]:
+    return {
+        joined[i : i + DIGEST_WIDTH]
+        for joined in seen.values()
+        for i in range(0, len(joined), DIGEST_WIDTH)
+    }
+
+
+def remember(seen: Seen, key: str, at: float, latest: float) -> Seen:
     """A new map with `key` added; `latest` is the lead's latest event time."""
-    updated = dict(seen)
-    updated[key] = bucket(at)
-    if len(updated) >= DEDUPE_PRUNE_AT:
+    week = bucket(at)
+    updated = {**seen, week: seen.get(week, "") + key}
+    if count(updated) >= DEDUPE_PRUNE_AT:
         updated = _prune(updated, bucket(latest))
     return updated
 
 
-def _prune(seen: dict[str, int], current: int) -> dict[str, int]:
-    """Keep the newest DEDUPE_IDS ids plus every id of the current and previous week.
+def _prune(seen: Seen, current: int) -> Seen:
+    """Keep at least the newest DEDUPE_IDS ids and every id of the current and last week.
 
-    Keeping whole weeks means an id is never forgotten less than 7 days after its event
-    time, as measured against the lead's latest event.
+    Whole weeks are kept, so an id is never forgotten less than 7 days after its event
+    time (measured against the lead's latest event). Older weeks go oldest first, and
+    the oldest one kept loses its earliest-applied ids, down to DEDUPE_IDS in total.
     """
-    newest_first = sorted(seen.items(), key=lambda item: item[1], reverse=True)
-    return {
-        key: week
-        for rank, (key, week) in enumerate(newest_first)
-        if rank < DEDUPE_IDS or week >= current - 1
-    }
+    kept: Seen = {}
+    total = 0
+    for week in sorted(seen, reverse=True):
+        joined = seen[week]
+        if week < current - 1 and total + len(joined) // DIGEST_WIDTH > DEDUPE_IDS:
+            room = max(DEDUPE_IDS - total, 0) * DIGEST_WIDTH
+            if room:
+                kept[week] = joined[len(joined) - room :]
+            break
+        kept[week] = joined
+        total += len(joined) // DIGEST_WIDTH
+    return dict(sorted(kept.items()))
 
 
-def union(a: dict[str, int], b: dict[str, int], latest: float) -> dict[str, int]:
-    merged = {**b, **a}
-    return _prune(merged, bucket(latest)) if len(merged) >= DEDUPE_PRUNE_AT else merged
+def union(a: Seen, b: Seen, latest: float) -> Seen:
+    merged = dict(a)
+    for week, joined in b.items():
+        mine = merged.get(week, "")
+        extra = [
+            joined[i : i + DIGEST_WIDTH]
+            for i in range(0, len(joined), DIGEST_WIDTH)
+            if not contains({0: mine}, joined[i : i + DIGEST_WIDTH])
+        ]
+        merged[week] = mine + "".join(extra)
+    return _prune(merged, bucket(latest)) if count(merged) >= DEDUPE_PRUNE_AT else merged

@@ -49,7 +49,7 @@ from typing import Any
 from scorer import caps, once
 from scorer.credits import Contribution
 from scorer.decay import value_at
-from scorer.dedupe import digest, remember
+from scorer.dedupe import contains, digest, remember
 from scorer.events import ScoringEvent
 from scorer.fit import evaluate
 from scorer.ledger import book, demote, restamp, result, score_at, set_traits
@@ -157,7 +157,7 @@ def _tipping_rule(added: list[Contribution], up: bool) -> str | None:
 def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     """The lead's state after `event`. A repeated event_id changes nothing (duplicate=True)."""
     key = digest(event.event_id)
-    if key in state.seen:
+    if contains(state.seen, key):
         return Update(
             state, state.score_ref, state.stage, state.t_ref, state.fit_grade, (), None, True
         )

@@ -14,7 +14,6 @@ from typing import Any
 
 from scorer.credits import Contribution
 from scorer.decay import value_at
-from scorer.limits import DIGEST_WIDTH
 
 # Per capped rule: (last closed window index or None, {window index: credited times, sorted}).
 CapWindows = tuple[int | None, dict[int, tuple[float, ...]]]
@@ -30,7 +29,7 @@ class LeadState:
     fit_points: float = 0.0
     fit_grade: str = "D"
     sums: dict[str, tuple[float, float]] = field(default_factory=dict)  # rule -> (value, at)
-    seen: dict[str, int] = field(default_factory=dict)  # event id hash -> event day
+    seen: dict[int, str] = field(default_factory=dict)  # week -> event id digests (dedupe.py)
     caps: dict[str, CapWindows] = field(default_factory=dict)
     once: dict[str, dict[str, float]] = field(default_factory=dict)  # rule -> key hash -> at
     counters: dict[str, tuple[float, ...]] = field(default_factory=dict)  # trigger -> times
@@ -59,21 +58,6 @@ class LeadState:
 
 def new_state() -> LeadState:
     return LeadState()
-
-
-def _seen_to_dict(seen: Mapping[str, int]) -> dict[str, str]:
-    by_day: dict[int, list[str]] = {}
-    for digest, day in seen.items():
-        by_day.setdefault(day, []).append(digest)
-    return {str(day): "".join(digests) for day, digests in sorted(by_day.items())}
-
-
-def _seen_from_dict(data: Mapping[str, str], width: int) -> dict[str, int]:
-    return {
-        joined[i : i + width]: int(day)
-        for day, joined in data.items()
-        for i in range(0, len(joined), width)
-    }
 
 
 def _recent_to_list(recent: tuple[Contribution, ...]) -> list[list[Any]]:
@@ -114,8 +98,8 @@ def _times(t_ref: float, offsets: list[int]) -> tuple[float, ...]:
 
 
 def _short(value: float) -> float:
-    """12 significant digits: per-rule sums only explain the score, which is kept exact."""
-    return float(f"{value:.12g}")
+    """Nine decimals: per-rule sums only explain the score, which is kept exact."""
+    return round(value, 9)
 
 
 def state_to_dict(s: LeadState) -> dict[str, Any]:
@@ -135,7 +119,7 @@ def state_to_dict(s: LeadState) -> dict[str, Any]:
         "r": {
             rule: _short(value_at(v, t, s.t_ref, s.half_life)) for rule, (v, t) in s.sums.items()
         },
-        "d": _seen_to_dict(s.seen),
+        "d": {str(week): joined for week, joined in s.seen.items()},
         "c": {
             rule: [closed, {str(w): _offsets(s.t_ref, times) for w, times in windows.items()}]
             for rule, (closed, windows) in s.caps.items()
@@ -161,7 +145,7 @@ def state_from_dict(d: Mapping[str, Any]) -> LeadState:
             fit_points=float(d.get("fp", 0.0)),
             fit_grade=str(d.get("fg") or "D"),
             sums={rule: (float(v), float(d["t"])) for rule, v in d.get("r", {}).items()},
-            seen=_seen_from_dict(d.get("d", {}), DIGEST_WIDTH),
+            seen={int(week): str(joined) for week, joined in d.get("d", {}).items()},
             caps={
                 rule: (closed, {int(w): _times(t_ref, ms) for w, ms in windows.items()})
                 for rule, (closed, windows) in d.get("c", {}).items()

@@ -6,7 +6,7 @@ from pathlib import Path
 from scorer_rulebook import DAY, T0, event, view
 
 from scorer import apply_event, load_rules, new_state, parse_rules, state_to_dict
-from scorer.dedupe import remember
+from scorer.dedupe import Seen, contains, count, digest, remember
 from scorer.limits import DEDUPE_IDS, DEDUPE_PRUNE_AT
 
 BASE_RULES = """
@@ -33,21 +33,29 @@ def test_ids_are_kept_while_under_the_count_limit_however_old() -> None:
 
 
 def test_pruning_keeps_the_newest_ids_and_the_last_seven_days() -> None:
-    seen: dict[str, int] = {}
+    seen: Seen = {}
     for i in range(DEDUPE_PRUNE_AT - 1):
-        seen = remember(seen, f"old{i}", T0 - 30 * DAY + i, T0)
+        seen = remember(seen, digest(f"old{i}"), T0 - 30 * DAY + i * 60, T0)
     for i in range(5):
-        seen = remember(seen, f"recent{i}", T0 - 6 * DAY, T0)
-    assert len(seen) >= DEDUPE_IDS
-    assert all(f"recent{i}" in seen for i in range(5))
-    assert len(seen) < DEDUPE_PRUNE_AT
+        seen = remember(seen, digest(f"recent{i}"), T0 - 6 * DAY, T0)
+    assert DEDUPE_IDS <= count(seen) < DEDUPE_PRUNE_AT
+    assert all(contains(seen, digest(f"recent{i}")) for i in range(5))
+    assert not contains(seen, digest("old0"))  # the earliest applied go first
+    assert contains(seen, digest(f"old{DEDUPE_PRUNE_AT - 2}"))
 
 
 def test_ids_of_the_last_week_are_never_pruned_even_beyond_the_count() -> None:
-    seen: dict[str, int] = {}
+    seen: Seen = {}
     for i in range(DEDUPE_PRUNE_AT + 10):
-        seen = remember(seen, f"id{i}", T0 - 3 * DAY + i, T0)
-    assert len(seen) == DEDUPE_PRUNE_AT + 10
+        seen = remember(seen, digest(f"id{i}"), T0 - 3 * DAY + i, T0)
+    assert count(seen) == DEDUPE_PRUNE_AT + 10
+
+
+def test_a_hit_only_counts_at_a_digest_boundary() -> None:
+    a, b = digest("a"), digest("b")
+    seen: Seen = {1: a + b}
+    assert contains(seen, a) and contains(seen, b)
+    assert not contains(seen, (a + b)[5:16])
 
 
 def test_a_lead_with_fifty_events_serializes_compactly() -> None:

@@ -13,6 +13,7 @@ from scorer import (
     rescore,
     score_at,
 )
+from scorer.dedupe import ids
 
 RULES = parse_rules(SPEC)
 
@@ -45,7 +46,7 @@ def test_merge_equals_seeing_all_events() -> None:
         score_at(together, t, RULES), rel=1e-12
     )
     assert merged.state.caps == together.caps and merged.state.once == together.once
-    assert merged.state.seen == together.seen
+    assert ids(merged.state.seen) == ids(together.seen)
     displaced = [c for c in merged.contributions if c.displaced]
     assert sorted((c.rule_id, c.points) for c in displaced) == [
         ("pricing", -5.0),
