@@ -21,7 +21,8 @@ Update.change is the last one.
 Triggers are evaluated as events arrive (they are the one order-dependent part): a
 fired trigger raises the score to its stage's threshold at the event's time (a credit of
 the difference, booked under the trigger id) and lifts the stage to at least that stage;
-afterwards the score decays like any other. Counting triggers count matching events in
+afterwards the score decays like any other. For a late event, "the score at its time"
+is the current score projected back to it. Counting triggers count matching events in
 the trailing `within` window ending at the event; only the latest `count` times are
 kept, so a very late event may see fewer earlier events than a replay would.
 

@@ -223,7 +223,8 @@ def _header(problems: list[Problem], doc: Mapping[str, Any]) -> tuple[str, float
     report.unknown_keys(doc, TOP_KEYS)
     version = doc.get("version")
     if not isinstance(version, str) or not version:
-        report.add("version", 'missing (a string stamped on every output, e.g. "2026-11-01")')
+        problem = "missing" if version is None else f"must be a non-empty string, not {version!r}"
+        report.add("version", f'{problem} (stamped on every output, e.g. "2026-11-01")')
         version = ""
     decay = doc.get("decay")
     if not isinstance(decay, Mapping):

@@ -189,3 +189,11 @@ def test_grades_without_fit_rules_and_defaults() -> None:
     rules = parse_rules(BASE + "[fit.grades]\nA = 10\nB = 5\nC = 1\n")
     assert rules.fit == () and rules.grades.a == 10.0
     assert parse_rules(BASE).grades.c == 5.0
+
+
+def test_version_must_be_a_string() -> None:
+    found = messages(BASE.replace('version = "v1"', "version = 2026"))
+    assert found == [
+        "field 'version': must be a non-empty string, not 2026 "
+        '(stamped on every output, e.g. "2026-11-01")'
+    ]
