@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,10 +22,10 @@ from collector.errors import field_errors
 from collector.intake import BODY_KEY_FIELD, Intake, parse_batch
 from collector.limits import MAX_BATCH_EVENTS, RETRY_AFTER_S
 from collector.metrics import CONTENT_TYPE_LATEST, Metrics
+from collector.observe import Observe
 from collector.producer import Delivery, DeliveryError
 from collector.ratelimit import TokenBuckets, retry_after
 from collector.request_body import BodyError, read_json
-from collector.request_log import log_request_error
 from collector.snippet_route import snippet_router
 from schemas.events import Event
 from schemas.messages import Outcome
@@ -124,24 +123,7 @@ def create_app(
     async def _refused(_: Request, exc: Refused) -> JSONResponse:
         return exc.response
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        origin = request.headers.get("origin")
-        if request.method == "OPTIONS" and origin:
-            response: Response = _preflight(request, origin, origins)
-        else:
-            response = await call_next(request)
-            key = key_from_headers(request.headers) or request.query_params.get(BODY_KEY_FIELD)
-            if origin and origins.allows(key, origin):
-                response.headers.update(origins.headers(origin))
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.requests.labels(route, str(response.status_code)).inc()
-        if response.status_code >= 400:
-            log_request_error(
-                route=route, method=request.method, status=response.status_code,
-                ip=_client_ip(request), ms=round((time.perf_counter() - started) * 1000, 2))
-        return response
+    app.add_middleware(Observe, metrics=metrics, origins=origins)
 
     @app.post("/v1/events", status_code=202, openapi_extra=_body("Event"))
     async def post_event(request: Request) -> JSONResponse:
@@ -228,13 +210,6 @@ def _sent_at(body: Any) -> datetime | None:
         return parse_time(body["sentAt"])
     except ValueError:
         return None
-
-
-def _preflight(request: Request, origin: str, origins: OriginPolicy) -> Response:
-    key = request.query_params.get(BODY_KEY_FIELD) or request.headers.get("x-write-key")
-    if not origins.allows(key, origin):
-        return Response(status_code=403)
-    return Response(status_code=204, headers=origins.preflight_headers(origin))
 
 
 def _body(model: str) -> dict[str, Any]:

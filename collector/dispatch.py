@@ -52,7 +52,11 @@ class Dispatcher:
         if not records:
             return
         started = time.perf_counter()
-        await run_in_threadpool(self._delivery.deliver, records)
+        deliver_async = getattr(self._delivery, "deliver_async", None)
+        if deliver_async is not None:
+            await deliver_async(records)
+        else:  # a Delivery with only the blocking call: keep it off the event loop
+            await run_in_threadpool(self._delivery.deliver, records)
         self._metrics.produce_latency.observe(time.perf_counter() - started)
 
     def event_record(self, event: StoredEvent) -> Record:

@@ -87,6 +87,10 @@ def enrich(event: Event, edge: Edge, flags: list[str]) -> StoredEvent:
 
 def truncate_ip(ip: str) -> str:
     """/24 for IPv4, /48 for IPv6: enough for geography, not enough for a person."""
+    parts = ip.strip().split(".")
+    octets = len(parts) == 4 and all(p.isascii() and p.isdigit() and len(p) <= 3 for p in parts)
+    if octets and all(int(p) < 256 for p in parts):
+        return ".".join(parts[:3]) + ".0"  # the common case, without ipaddress's cost
     try:
         address = ipaddress.ip_address(ip.strip())
     except ValueError:

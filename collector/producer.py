@@ -6,6 +6,7 @@ real broker and so a later transport (a different client) swaps in one place.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import threading
@@ -93,9 +94,56 @@ class KafkaDelivery:
             log.warning("kafka did not acknowledge: %s", exc)
             raise DeliveryError(str(exc)) from exc
 
+    async def deliver_async(self, records: Sequence[Record]) -> None:
+        """The same guarantee as `deliver`, without a thread per request.
+
+        send() only appends to the producer's buffer when the topic's metadata is known;
+        the sender thread's callbacks then resolve one asyncio future. Anything that may
+        block (first connection, a topic not seen yet) goes through a worker thread."""
+        producer = self._producer
+        if producer is None or not self._topics_known(producer, records):
+            await asyncio.to_thread(self.deliver, records)
+            return
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        pending = [len(records)]
+
+        def acked(_: object) -> None:
+            pending[0] -= 1  # callbacks run one at a time on the sender thread
+            if pending[0] == 0:
+                loop.call_soon_threadsafe(_settle, done, None)
+
+        def failed(exc: BaseException) -> None:
+            loop.call_soon_threadsafe(_settle, done, exc)
+
+        try:
+            for r in records:
+                producer.send(r.topic, key=r.key, value=r.value).add_callback(
+                    acked).add_errback(failed)
+            await asyncio.wait_for(done, ACK_TIMEOUT_S)
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("kafka did not acknowledge: %r", exc)
+            raise DeliveryError(str(exc) or type(exc).__name__) from exc
+
+    @staticmethod
+    def _topics_known(producer: KafkaProducer, records: Sequence[Record]) -> bool:
+        metadata = getattr(producer, "_metadata", None)
+        if metadata is None:
+            return False
+        return all(metadata.partitions_for_topic(t) for t in {r.topic for r in records})
+
     def ready(self) -> bool:
         return any(_reachable(address) for address in self._bootstrap.split(","))
 
     def close(self) -> None:
         if self._producer is not None:
             self._producer.close(timeout=5)
+
+
+def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
+    if future.done():
+        return
+    if exc is None:
+        future.set_result(None)
+    else:
+        future.set_exception(exc if isinstance(exc, KafkaError) else KafkaError(str(exc)))

@@ -1,0 +1,220 @@
+"""Collector throughput beside its two ceilings, measured in one run on one machine.
+
+    .venv/bin/python bench/bench_collector.py [--seconds 5] [--concurrency 32]
+
+- raw:     kafka-python's producer alone, same settings as the collector (acks=all,
+           idempotence, lz4, linger 5 ms): the ceiling for batched events/s.
+- bare:    a FastAPI endpoint that parses JSON and answers 202, same uvicorn settings:
+           the ceiling for single-event requests/s.
+- single:  POST /v1/events, one event per request, against the real broker.
+- batched: POST /v1/batch, 100 events per request.
+- p99:     single-event latency under an open-loop load at 70% of the measured max.
+
+Servers run as subprocesses (one uvicorn worker each, as `leadscore collector` runs);
+the load comes from a small asyncio HTTP/1.1 keep-alive client in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+KEY = "bench-key"
+BATCH = 100
+EVENT = {"type": "page_view", "anonymous_id": "bench-anon",
+         "properties": {"url": "https://acme.test/pricing?utm_source=bench", "dwell_ms": 4200},
+         "context": {"user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"}}
+
+
+def serve(kind: str, port: int, prefix: str, bootstrap: str) -> None:
+    from collector.app import create_app
+    from collector.producer import KafkaDelivery
+
+    if kind == "bare":
+        app = FastAPI()
+
+        @app.post("/v1/events")
+        async def bare(request: Request) -> JSONResponse:
+            json.loads(await request.body())
+            return JSONResponse({"accepted": 1}, 202)
+    else:
+        app = create_app(KafkaDelivery(bootstrap), [KEY], prefix)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(kind: str, prefix: str, bootstrap: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--port", str(port),
+                             "--prefix", prefix, "--bootstrap", bootstrap])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{kind} server did not start")
+
+
+def request_bytes(path: str, body: bytes) -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: bench\r\nX-Write-Key: {KEY}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode() + body
+
+
+async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> int:
+    writer.write(raw)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return status
+
+
+async def closed_loop(port: int, path: str, body: bytes, seconds: float, conc: int) -> float:
+    """Requests/s with `conc` connections each sending as fast as answers come."""
+    raw = request_bytes(path, body)
+    done = 0
+    stop = time.monotonic() + seconds
+
+    async def worker() -> None:
+        nonlocal done
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while time.monotonic() < stop:
+            status = await _one(reader, writer, raw)
+            assert status == 202, status  # noqa: S101 - a bench that counts failures lies
+            done += 1
+        writer.close()
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(conc)))
+    return done / (time.monotonic() - started)
+
+
+async def open_loop(port: int, path: str, body: bytes, rate: float, seconds: float,
+                    conc: int) -> list[float]:
+    """Latencies of requests started on a fixed schedule (not when the last one returned)."""
+    raw = request_bytes(path, body)
+    queue: asyncio.Queue[float] = asyncio.Queue()
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while (due := await queue.get()) >= 0:
+            await _one(reader, writer, raw)
+            latencies.append(time.monotonic() - due)  # includes queueing: coordinated omission
+        writer.close()
+
+    workers = [asyncio.create_task(worker()) for _ in range(conc)]
+    start_at = time.monotonic()
+    for i in range(int(rate * seconds)):
+        due = start_at + i / rate
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        queue.put_nowait(due)
+    for _ in workers:
+        queue.put_nowait(-1.0)
+    await asyncio.gather(*workers)
+    return latencies
+
+
+def raw_producer(bootstrap: str, prefix: str, seconds: float) -> float:
+    from datetime import UTC, datetime
+
+    from kafka import KafkaProducer
+
+    from collector.enrichment import Edge
+    from collector.intake import parse_event
+
+    value = parse_event(EVENT, datetime.now(UTC), edge=Edge(datetime.now(UTC))).model_dump_json()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                             compression_type="lz4", linger_ms=5, key_serializer=str.encode)
+    topic = prefix + "events-page-view"
+    producer.send(topic, key="warm", value=value.encode()).get(timeout=30)
+    sent, stop = 0, time.monotonic() + seconds
+    started = time.monotonic()
+    while time.monotonic() < stop:
+        futures = [producer.send(topic, key="bench-anon", value=value.encode())
+                   for _ in range(BATCH)]
+        for f in futures:
+            f.get(timeout=30)
+        sent += BATCH
+    rate = sent / (time.monotonic() - started)
+    producer.close()
+    return rate
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--bootstrap", default=os.environ.get("LEADSCORE_KAFKA_BOOTSTRAP",
+                                                        "127.0.0.1:9092"))
+    p.add_argument("--serve")
+    p.add_argument("--port", type=int)
+    p.add_argument("--prefix", default="")
+    args = p.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.prefix, args.bootstrap)
+        return 0
+
+    prefix = f"bench{uuid.uuid4().hex[:6]}-"
+    single = json.dumps(EVENT).encode()
+    batch = json.dumps({"batch": [EVENT] * BATCH}).encode()
+    secs, conc = args.seconds, args.concurrency
+    results: dict[str, float] = {}
+    results["raw_events_s"] = raw_producer(args.bootstrap, prefix, secs)
+    bare, bare_port = start("bare", prefix, args.bootstrap)
+    try:
+        asyncio.run(closed_loop(bare_port, "/v1/events", single, 1, conc))  # warm up
+        results["bare_req_s"] = asyncio.run(closed_loop(bare_port, "/v1/events", single, secs,
+                                                        conc))
+    finally:
+        bare.terminate()
+        bare.wait()
+    coll, port = start("collector", prefix, args.bootstrap)
+    try:
+        asyncio.run(closed_loop(port, "/v1/events", single, 1, conc))  # warm up
+        results["single_req_s"] = asyncio.run(closed_loop(port, "/v1/events", single, secs,
+                                                          conc))
+        results["batch_events_s"] = BATCH * asyncio.run(
+            closed_loop(port, "/v1/batch", batch, secs, max(2, conc // 8)))
+        rate = 0.7 * results["single_req_s"]
+        lat = sorted(asyncio.run(open_loop(port, "/v1/events", single, rate, secs, conc)))
+        results["p50_ms_at_70pct"] = 1000 * lat[len(lat) // 2]
+        results["p99_ms_at_70pct"] = 1000 * lat[int(len(lat) * 0.99)]
+    finally:
+        coll.terminate()
+        coll.wait()
+    results["batch_vs_raw"] = results["batch_events_s"] / results["raw_events_s"]
+    results["single_vs_bare"] = results["single_req_s"] / results["bare_req_s"]
+    print(json.dumps({k: round(v, 3) for k, v in results.items()}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
