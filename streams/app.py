@@ -44,6 +44,19 @@ RECENT_CHANGES = 8
 TIMER_INTERVAL_S = 0.2
 
 
+# A crossing already in the past when it is scheduled means we are reading a backlog (or
+# historical events): wait this long for the lead's next queued event before demoting, so
+# catching up gives the same stage changes as live processing would have.
+PAST_DUE_GRACE_S = 2.0
+
+
+def fire_time(due: float | None, now: float) -> float | None:
+    """When the timer should act on a crossing due at `due` (see PAST_DUE_GRACE_S)."""
+    if due is None:
+        return None
+    return due if due >= now else now + PAST_DUE_GRACE_S
+
+
 @dataclass
 class Pipeline:
     app: faust.App
@@ -104,15 +117,15 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
         await scores_out.send(
             key=key, value=score_message(profile, update, rules, identified, event_id)
         )
-        if update.change is not None:
-            message = change_message(profile, update.change, update, rules.version, identified)
+        for change in update.changes or ((update.change,) if update.change else ()):
+            message = change_message(profile, change, update, rules.version, identified)
             entry["recent"] = (entry.get("recent", []) + [message])[-RECENT_CHANGES:]
             await changes_out.send(key=key, value=message)
 
     async def store(profile: str, entry: dict[str, Any], update: Update) -> None:
         entry["state"] = state_to_dict(update.state)
         profiles[profile] = entry
-        pipeline.schedule.set(profile, next_crossing(update.state, rules))
+        pipeline.schedule.set(profile, fire_time(next_crossing(update.state, rules), time.time()))
 
     async def resend(profile: str, entry: dict[str, Any], event_id: str) -> None:
         for message in entry.get("recent", []):
@@ -186,7 +199,8 @@ def rebuild_schedule(pipeline: Pipeline, profiles: Any, rules: Rules) -> None:
     pipeline.schedule.clear()
     for profile, entry in profiles.items():
         if entry and "state" in entry:
-            pipeline.schedule.set(profile, next_crossing(state_from_dict(entry["state"]), rules))
+            due = next_crossing(state_from_dict(entry["state"]), rules)
+            pipeline.schedule.set(profile, fire_time(due, time.time()))
     log.info("decay schedule rebuilt: %d profiles due later", len(pipeline.schedule))
 
 

@@ -15,6 +15,7 @@ class TopicReader:
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.messages: list[tuple[str | None, Any]] = []
+        self.arrived: list[float] = []  # wall-clock time each message was read
         self._consumer = KafkaConsumer(
             topic,
             bootstrap_servers=bootstrap,
@@ -31,6 +32,7 @@ class TopicReader:
             for r in records:
                 key = r.key.decode() if r.key is not None else None
                 self.messages.append((key, json.loads(r.value)))
+                self.arrived.append(time.time())
 
     def until(self, condition: Callable[[list[Any]], bool], timeout: float = 60.0) -> list[Any]:
         deadline = time.monotonic() + timeout
@@ -56,3 +58,18 @@ def wait_for(condition: Callable[[], Any], timeout: float = 60.0, every: float =
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met in {timeout} s (last: {value!r})")
         time.sleep(every)
+
+
+def produce(bootstrap: str, records: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Write (topic, key, value) records with acks=all and wait for every acknowledgement."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    try:
+        futures = [
+            producer.send(t, key=k.encode(), value=json.dumps(v).encode()) for t, k, v in records
+        ]
+        for future in futures:
+            future.get(timeout=30)
+    finally:
+        producer.close()
