@@ -99,7 +99,11 @@ def same_changes(got: dict[str, list[Any]], want: dict[str, list[Any]]) -> bool:
         return {lead: [(c[0], c[1]) for c in cs] for lead, cs in d.items()}
 
     assert shape(got) == shape(want)
-    return all(abs(a[2] - b[2]) < 0.0015 for lead in want for a, b in zip(got[lead], want[lead]))
+    return all(
+        abs(a[2] - b[2]) < 0.0015
+        for lead in want
+        for a, b in zip(got[lead], want[lead], strict=True)
+    )
 
 
 def test_scores_and_changes_equal_the_pure_fold_even_when_every_event_is_sent_twice(
