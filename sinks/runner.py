@@ -62,9 +62,12 @@ class SinkConfig:
     # (deploy/rules.toml: half_life = "14d"). A `half_life_s` in the message wins.
     default_half_life_s: float = 14 * 24 * 3600.0
     group_id: str | None = None
-    # Static group membership: a restarted sink takes over its partitions at once instead of
-    # waiting out the dead member's session. Default: on for embedded chDB, where exactly one
-    # sink can run per data path; off (dynamic membership) for a server with several sinks.
+    # How soon a killed sink's partitions move to its restarted self: the broker waits this
+    # long for the dead member. 10 s is Kafka's floor-ish (group.min.session.timeout.ms 6 s)
+    # with margin for a paused consumer. Static membership (instance_id) was tried and
+    # dropped: a static leader rejoining with the same metadata keeps its old (possibly
+    # empty) assignment, which left the sink idle when its topics were created late.
+    session_timeout_ms: int = 10_000
     instance_id: str | None = None
 
 
@@ -82,19 +85,25 @@ class Sink:
         self._flushing = False
         self._abandoned = False
         self._consumer: KafkaConsumer | None = None
+        self._prepared = False
         self.stats = {"rows": 0, "inserts": 0, "flushes": 0, "failures": 0, "skipped": 0}
 
     @property
     def group_id(self) -> str:
         return self._config.group_id or f"{self._settings.topic_prefix}leadscore-sink"
 
-    def _instance_id(self) -> str | None:
-        if self._config.instance_id is not None:
-            return self._config.instance_id
-        return f"{self.group_id}-embedded" if self._settings.embedded_clickhouse else None
+    def prepare(self, stop: threading.Event) -> bool:
+        """Create the database and tables (retrying while ClickHouse is down); False if stopped."""
+        if not self._prepared:
+            applied = self._retry(
+                "ensure_schema", lambda: ensure_schema(self._client, self._db), stop
+            )
+            self._prepared = applied is not None
+        return self._prepared
 
     def run(self, stop: threading.Event) -> None:
-        self._retry("ensure_schema", lambda: ensure_schema(self._client, self._db), stop)
+        if not self.prepare(stop):
+            return
         consumer = self._consumer = KafkaConsumer(
             bootstrap_servers=self._settings.kafka_bootstrap,
             group_id=self.group_id,
@@ -106,8 +115,14 @@ class Sink:
             # find topics created after start (they are auto-created by the first producer)
             metadata_max_age_ms=5_000,
             max_poll_records=self._config.max_poll_records,
-            group_instance_id=self._instance_id(),
+            group_instance_id=self._config.instance_id,
+            session_timeout_ms=self._config.session_timeout_ms,
+            heartbeat_interval_ms=self._config.session_timeout_ms // 3,
         )
+        # Learn every topic's partitions before joining, so the first assignment is complete
+        # rather than empty and followed by a rebalance a metadata refresh later.
+        for topic in self._routes:
+            consumer.partitions_for_topic(topic)
         consumer.subscribe(topics=sorted(self._routes), listener=_Rebalance(self))
         cfg = self._config
         log.info(
@@ -324,7 +339,8 @@ def run_sink(
         if client is None:
             client = stack.enter_context(closing(connect(settings)))
         sink = Sink(settings, config or SinkConfig(), client)
-        if lock is not None:
+        # Serve queries only once the tables exist, so a reader never sees a half-made schema.
+        if lock is not None and sink.prepare(stop):
             server = stack.enter_context(QueryServer(settings, settings.sink_query_port))
             lock.publish(port=server.port)
         sink.run(stop)

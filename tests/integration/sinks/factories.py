@@ -14,7 +14,7 @@ from leadscore.settings import Settings
 from schemas.events import StoredEvent
 from schemas.messages import StageChangeMessage
 from schemas.topics import event_topic
-from sinks.query import QueryResult, run_query
+from sinks.query import QueryError, QueryResult, run_query
 from tests.kafka_io import wait_for
 
 __all__ = ["wait_for"]
@@ -29,8 +29,25 @@ def count_when_ready(settings: Settings, sql: str) -> int:
     """A count that tolerates the database not existing yet (sink still starting)."""
     try:
         return int(scalar(settings, sql) or 0)
-    except Exception:  # noqa: BLE001
-        return 0
+    except QueryError as exc:
+        if "UNKNOWN_DATABASE" in str(exc) or "UNKNOWN_TABLE" in str(exc):
+            return 0
+        raise
+
+
+def wait_count(settings: Settings, table: str, n: int, timeout: float = 60.0) -> None:
+    """Wait until `table` holds exactly-or-more `n` rows; the failure shows the last count."""
+    sql = f"SELECT count() FROM {table}"
+    seen: list[int] = []
+
+    def enough() -> bool:
+        seen.append(count_when_ready(settings, sql))
+        return seen[-1] >= n
+
+    try:
+        wait_for(enough, timeout=timeout)
+    except AssertionError:
+        raise AssertionError(f"{table}: {seen[-1] if seen else None} rows, wanted {n}") from None
 
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
