@@ -78,6 +78,12 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
         key_serializer="raw",
         value_serializer="json",
         producer_acks=-1,
+        # A killed worker's partitions move to the others after this long (Faust's default is
+        # 60 s, too long for "sales hears within seconds"); heartbeats well inside it.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        # Start consuming soon after an assignment: the broker has no initial rebalance delay.
+        stream_recovery_delay=1.0,
     )
     pipeline = Pipeline(app)
     event_topics = app.topic(*topics.all_event_topics(prefix), key_type=bytes)
