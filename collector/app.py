@@ -77,7 +77,7 @@ def create_app(
         ip = _client_ip(request)
         limit(ip_buckets, ip or "-", "ip")
         try:
-            body = await read_json(request)
+            body, size = await read_json(request)
         except BodyError as exc:
             raise Refused(_error(exc.status, exc.error, exc.message)) from None
         key = key_from_headers(request.headers) or request.query_params.get(BODY_KEY_FIELD)
@@ -91,7 +91,7 @@ def create_app(
         limit(key_buckets, key or "", "write_key")
         sent_at = _sent_at(body)
         return body, Edge(received_at, ip, request.headers.get("user-agent"),
-                          config.truncate_ips, sent_at)
+                          config.truncate_ips, sent_at, size)
 
     async def ingest(items: list[Any], edge: Edge, indexed: bool = True) -> Intake:
         intake = parse_batch(items, edge.received_at, edge=edge,

@@ -54,14 +54,16 @@ def parse_event(
     *,
     edge: Edge | None = None,
     track_mapping: Mapping[str, str] | None = None,
+    small: bool = False,
 ) -> StoredEvent:
     """Validate, translate (Segment) and enrich one event.
 
-    Raises InvalidEvents naming every bad field, or ConsentWithheld."""
+    Raises InvalidEvents naming every bad field, or ConsentWithheld. `small` says the
+    whole request was under the per-event limit, so this event cannot be over it."""
     edge = edge or Edge(received_at=received_at)
     if not isinstance(raw, dict):
         raise InvalidEvents([FieldError(index, "(event)", "must be a JSON object")])
-    if _size(raw) > MAX_EVENT_BYTES:
+    if not small and _size(raw) > MAX_EVENT_BYTES:
         raise InvalidEvents(
             [FieldError(index, "(event)", f"event exceeds {MAX_EVENT_BYTES} bytes")], "too_large")
     if _consent_withheld(raw):
@@ -79,8 +81,8 @@ def parse_event(
         raise InvalidEvents(field_errors(exc, index)) from None
     except ValueError as exc:
         raise InvalidEvents([FieldError(index, "sentAt", str(exc))]) from None
-    event, flags = correct_clock(event, edge, client_sent)
-    return enrich(event, edge, flags)
+    occurred, flags = correct_clock(event.occurred_at, edge, client_sent)
+    return enrich(event, edge, flags, occurred)
 
 
 def parse_batch(
@@ -90,11 +92,13 @@ def parse_batch(
     """Partial acceptance: the valid events go on, each invalid one is reported by index
     (`indexed=False` for a single-event request, which has no index)."""
     intake = Intake()
+    # A request under the per-event limit cannot hold an event over it: skip measuring.
+    small = edge is not None and edge.body_bytes is not None and edge.body_bytes <= MAX_EVENT_BYTES
     for position, raw in enumerate(items):
         index = position if indexed else None
         try:
             intake.accepted.append(parse_event(
-                raw, received_at, index, edge=edge, track_mapping=track_mapping))
+                raw, received_at, index, edge=edge, track_mapping=track_mapping, small=small))
         except ConsentWithheld:
             intake.dropped += 1
         except InvalidEvents as exc:

@@ -45,9 +45,10 @@ def _gunzip(body: bytes) -> bytes:
     return out
 
 
-async def read_json(request: Request) -> Any:
+async def read_json(request: Request) -> tuple[Any, int]:
+    """The parsed body and its (inflated) size in bytes."""
     body = await read_body(request)
     try:
-        return json.loads(body)
+        return json.loads(body), len(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BodyError(400, "invalid_json", f"body is not JSON: {exc}") from None
