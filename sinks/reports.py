@@ -39,15 +39,20 @@ def format_table(result: QueryResult) -> str:
     widths = [
         max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(result.columns)
     ]
-    numeric = [
-        all(isinstance(row[i], int | float) and not isinstance(row[i], bool) for row in result.rows)
-        for i in range(len(result.columns))
-    ]
+    numeric = [_numeric([row[i] for row in result.rows]) for i in range(len(result.columns))]
     lines = [_line(result.columns, widths, numeric), "  ".join("-" * w for w in widths)]
     lines += [_line(row, widths, numeric) for row in cells]
     if not cells:
         lines.append("(no rows)")
     return "\n".join(lines)
+
+
+def _numeric(values: list[object]) -> bool:
+    """A column of numbers (NULLs aside) is right-aligned."""
+    present = [v for v in values if v is not None]
+    return bool(present) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in present
+    )
 
 
 def _cell(value: object) -> str:

@@ -51,8 +51,11 @@ class SinkProcess:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "sinks", "--max-rows", "300", "--max-wait-s", "0.05"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         # Query only once *this* process serves: otherwise run_query would open chDB itself.
         wait_for(self._serving, timeout=60)
 

@@ -35,21 +35,56 @@ def _events() -> list[StoredEvent]:
     google = {"campaign": {"source": "google", "medium": "cpc", "name": "fall"}}
     return [
         # Lead A: anonymous visits from Google, identifies, downloads, turns hot.
-        stored_event(1, "page_view", anonymous_id="anon-a", lead_id=None, occurred_at=T0,
-                     properties={"url": "https://ex.com/pricing"}, context=google),
-        stored_event(2, "video_progress", anonymous_id="anon-a", lead_id=None,
-                     occurred_at=T0 + DAY, context={}),
-        stored_event(3, "identify", anonymous_id="anon-a", lead_id="a", occurred_at=T0 + 2 * DAY,
-                     properties={}, traits={"title": "CTO"}, context={}),
-        stored_event(4, "download", anonymous_id="anon-a", lead_id="a", occurred_at=T0 + 3 * DAY,
-                     context={}),
+        stored_event(
+            1,
+            "page_view",
+            anonymous_id="anon-a",
+            lead_id=None,
+            occurred_at=T0,
+            properties={"url": "https://ex.com/pricing"},
+            context=google,
+        ),
+        stored_event(
+            2,
+            "video_progress",
+            anonymous_id="anon-a",
+            lead_id=None,
+            occurred_at=T0 + DAY,
+            context={},
+        ),
+        stored_event(
+            3,
+            "identify",
+            anonymous_id="anon-a",
+            lead_id="a",
+            occurred_at=T0 + 2 * DAY,
+            properties={},
+            traits={"title": "CTO"},
+            context={},
+        ),
+        stored_event(
+            4, "download", anonymous_id="anon-a", lead_id="a", occurred_at=T0 + 3 * DAY, context={}
+        ),
         # Lead B: clicks a newsletter, gets warm, is lost. Lead C: a direct visit.
-        stored_event(5, "email_click", anonymous_id=None, lead_id="b", occurred_at=T0,
-                     properties={"campaign_id": "nov"},
-                     context={"campaign": {"source": "newsletter", "medium": "email"}}),
-        stored_event(6, "page_view", anonymous_id=None, lead_id="c", occurred_at=T0 + DAY,
-                     properties={"url": "/careers"}, context={}),
-    ]  # fmt: skip
+        stored_event(
+            5,
+            "email_click",
+            anonymous_id=None,
+            lead_id="b",
+            occurred_at=T0,
+            properties={"campaign_id": "nov"},
+            context={"campaign": {"source": "newsletter", "medium": "email"}},
+        ),
+        stored_event(
+            6,
+            "page_view",
+            anonymous_id=None,
+            lead_id="c",
+            occurred_at=T0 + DAY,
+            properties={"url": "/careers"},
+            context={},
+        ),
+    ]
 
 
 def _scores() -> list[LeadScore]:
@@ -75,11 +110,17 @@ def _changes() -> list[Any]:
 def _outcomes() -> list[Outcome]:
     return [
         Outcome(lead_id="a", outcome="sql", at=_iso(T0 + 4 * DAY), outcome_id="o1"),
-        Outcome(lead_id="a", outcome="won", amount=5000, at=_iso(T0 + 10 * DAY),
-                outcome_id="o2", traits={"customer_status": "customer"}),
+        Outcome(
+            lead_id="a",
+            outcome="won",
+            amount=5000,
+            at=_iso(T0 + 10 * DAY),
+            outcome_id="o2",
+            traits={"customer_status": "customer"},
+        ),
         Outcome(lead_id="b", outcome="sql", at=_iso(T0 + DAY), outcome_id="o3"),
         Outcome(lead_id="b", outcome="lost", at=_iso(T0 + 5 * DAY), outcome_id="o4"),
-    ]  # fmt: skip
+    ]
 
 
 @pytest.fixture
@@ -97,8 +138,13 @@ def history(
     send_json(producer, prefix + t.EVENTS_REJECTED, "", rejected)
     producer.flush()
     start_sink()
-    for table, n in [("events", 6), ("lead_scores", 4), ("lead_stage_changes", 3),
-                     ("outcomes", 4), ("events_rejected", 1)]:  # fmt: skip
+    for table, n in [
+        ("events", 6),
+        ("lead_scores", 4),
+        ("lead_stage_changes", 3),
+        ("outcomes", 4),
+        ("events_rejected", 1),
+    ]:
         wait_count(settings, table, n)
     return settings
 
@@ -108,32 +154,50 @@ def _rows(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
 
 
 def test_leads_current_merges_identity_scores_and_crm_feedback(history: Settings) -> None:
-    rows = _rows(history, "SELECT lead_id, stage, score, first_seen, first_touch_source, "
-                 "first_touch_campaign, customer_status, traits, outcome_traits "
-                 "FROM leads_current ORDER BY lead_id")  # fmt: skip
+    rows = _rows(
+        history,
+        "SELECT lead_id, stage, score, first_seen, first_touch_source, "
+        "first_touch_campaign, customer_status, traits, outcome_traits "
+        "FROM leads_current ORDER BY lead_id",
+    )
     assert rows == [
-        ("a", "hot", 13.0, _iso(T0), "google", "fall", "won", '{"title":"CTO"}',
-         '{"customer_status":"customer"}'),
+        (
+            "a",
+            "hot",
+            13.0,
+            _iso(T0),
+            "google",
+            "fall",
+            "won",
+            '{"title":"CTO"}',
+            '{"customer_status":"customer"}',
+        ),
         ("b", "warm", 4.0, _iso(T0), "newsletter", "", "lost", "", ""),
         ("c", "cold", 1.0, _iso(T0 + DAY), "(direct)", "", "", "", ""),
-    ]  # fmt: skip
+    ]
 
 
 def test_views_answer_the_analyst_questions(history: Settings) -> None:
     hot = _rows(history, "SELECT lead_id, score_now < score_at_last_update FROM hot_leads_now")
     assert hot == [("a", True)]  # decayed: 13 points weeks ago are worth less now
     assert _rows(history, "SELECT lead_id, hours_to_hot FROM time_to_hot") == [("a", 72.0)]
-    assert _rows(history, "SELECT stage_at_handoff, leads, won, conversion_rate, revenue "
-                 "FROM conversion_by_handoff_stage") == [("warm", 1, 0, 0.0, 0.0),
-                                                         ("hot", 1, 1, 1.0, 5000.0)]  # fmt: skip
-    channels = _rows(history, "SELECT source, leads, became_hot, won FROM channel_performance "
-                     "ORDER BY source")  # fmt: skip
+    assert _rows(
+        history,
+        "SELECT stage_at_handoff, leads, won, conversion_rate, revenue "
+        "FROM conversion_by_handoff_stage",
+    ) == [("warm", 1, 0, 0.0, 0.0), ("hot", 1, 1, 1.0, 5000.0)]
+    channels = _rows(
+        history, "SELECT source, leads, became_hot, won FROM channel_performance ORDER BY source"
+    )
     assert channels == [("(direct)", 1, 0, 0), ("google", 1, 1, 1), ("newsletter", 1, 0, 0)]
     content = _rows(history, "SELECT content, hot_leads FROM content_before_hot ORDER BY content")
     assert content == [("download:whitepaper", 1), ("page:/pricing", 1), ("video:demo", 1)]
     funnel = _rows(history, "SELECT day, to_stage, leads, promotions FROM stage_funnel_daily")
-    assert funnel == [("2026-11-01", "warm", 1, 1), ("2026-11-03", "warm", 1, 1),
-                      ("2026-11-04", "hot", 1, 1)]  # fmt: skip
+    assert funnel == [
+        ("2026-11-01", "warm", 1, 1),
+        ("2026-11-03", "warm", 1, 1),
+        ("2026-11-04", "hot", 1, 1),
+    ]
 
 
 def test_report_and_table(history: Settings) -> None:
