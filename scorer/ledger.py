@@ -45,7 +45,28 @@ def demote(s: LeadState, until: float, rules: Rules) -> list[StageChange]:
     return changes
 
 
+# Sums of rules that a new rules version no longer has are folded into one entry, so the
+# per-rule sums stay bounded across versions and still add up to the score.
+RETIRED = "(retired rules)"
+
+
+def _fold_retired(
+    sums: dict[str, tuple[float, float]], rules: Rules
+) -> dict[str, tuple[float, float]]:
+    current = {r.id for r in rules.rules} | {t.id for t in rules.triggers}
+    kept = {k: v for k, v in sums.items() if k in current}
+    for rule_id, (value, since) in sums.items():
+        if rule_id not in current:
+            old = kept.get(RETIRED)
+            kept[RETIRED] = (
+                (value, since) if old is None else add_credit(*old, value, since, rules.half_life)
+            )
+    return kept
+
+
 def restamp(s: LeadState, rules: Rules) -> None:
+    """Stamp `rules`' version on s, keeping its sums (see the engine's docstring)."""
+    s.sums = _fold_retired(s.sums, rules)
     capped = {r.id for r in rules.rules if r.cap is not None}
     keyed = {r.id for r in rules.rules if r.once_per}
     counted = {t.id for t in rules.triggers if t.count > 1}

@@ -12,6 +12,8 @@ from scorer import (
     Rules,
     ScoringEvent,
     apply_event,
+    explain,
+    merge,
     new_state,
     parse_rules,
     score_at,
@@ -93,3 +95,30 @@ def test_json_round_trips_mid_stream_do_not_change_the_score(events: list[Scorin
         stored = json.loads(json.dumps(state_to_dict(state)))
         state = apply_event(state_from_dict(stored), e, RULES).state
     assert close(score_at(state, t, RULES), final_score(events, t), 10.0 * len(events))
+
+
+@settings(max_examples=200, deadline=None)
+@given(histories(), st.lists(st.booleans(), min_size=30, max_size=30))
+def test_merging_a_split_history_equals_seeing_it_whole(
+    events: list[ScoringEvent], sides: list[bool]
+) -> None:
+    t = T0 + 3 * DAY
+    lead, other = new_state(), new_state()
+    for e, side in zip(events, sides, strict=False):
+        if side:
+            lead = apply_event(lead, e, RULES).state
+        else:
+            other = apply_event(other, e, RULES).state
+    merged = merge(lead, other, RULES).state
+    assert close(score_at(merged, t, RULES), final_score(events, t), 10.0 * len(events))
+
+
+@settings(max_examples=100, deadline=None)
+@given(histories())
+def test_explanations_always_add_up(events: list[ScoringEvent]) -> None:
+    state = new_state()
+    for e in events:
+        state = apply_event(state, e, RULES).state
+    breakdown = explain(state, T0 + 5 * DAY, RULES)
+    total = sum(r.value for r in breakdown.rules)
+    assert close(total, breakdown.score, 10.0 * len(events))

@@ -1,15 +1,18 @@
 """Rules versions and rescore: states carry their version; history replays under new rules."""
 
-from scorer_rulebook import SPEC, T0, event, view
+import pytest
+from scorer_rulebook import DAY, SPEC, T0, event, view
 
 from scorer import (
     apply_event,
     change_id,
+    explain,
     new_state,
     parse_rules,
     rescore,
     state_to_dict,
 )
+from scorer.ledger import RETIRED
 
 V1 = parse_rules(SPEC)
 V2 = parse_rules(
@@ -47,3 +50,14 @@ def test_change_id_is_stable_and_distinguishes_changes() -> None:
     assert first != change_id("lead-2", update.change)
     replayed = rescore([event("f", "form_submit", T0)], V1)[1][0].change
     assert replayed is not None and change_id("lead-1", replayed) == first
+
+
+def test_sums_of_rules_a_new_version_drops_are_folded_into_one_entry() -> None:
+    state = rescore([view("a", T0, "/pricing"), view("c", T0, "/careers")], V1)[0]
+    v3 = parse_rules(
+        SPEC.replace('version = "v1"', 'version = "v3"').replace('"pricing"', '"price"')
+    )
+    update = apply_event(state, view("b", T0 + 60, "/blog"), v3)
+    assert set(update.state.sums) == {"any-page", "careers", RETIRED}
+    breakdown = explain(update.state, T0 + DAY, v3)
+    assert sum(r.value for r in breakdown.rules) == pytest.approx(breakdown.score, rel=1e-12)
