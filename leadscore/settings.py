@@ -37,10 +37,12 @@ class Settings(BaseSettings):
     # Client IPs are cut to /24 (IPv4) or /48 (IPv6) before Kafka; false keeps them whole.
     collector_ip_truncation: bool = True
     # Token buckets (requests per second, burst); a rate of 0 turns that limit off.
-    collector_rate_per_key: Annotated[float, Field(ge=0)] = 200.0
-    collector_burst_per_key: Annotated[int, Field(ge=1)] = 400
-    collector_rate_per_ip: Annotated[float, Field(ge=0)] = 20.0
-    collector_burst_per_ip: Annotated[int, Field(ge=1)] = 60
+    # Abuse limits, not quotas: one server-side SDK or the demo sends ~100 batches/s
+    # from one IP, and a browser sends one batch per 2 s.
+    collector_rate_per_key: Annotated[float, Field(ge=0)] = 1000.0
+    collector_burst_per_key: Annotated[int, Field(ge=1)] = 2000
+    collector_rate_per_ip: Annotated[float, Field(ge=0)] = 200.0
+    collector_burst_per_ip: Annotated[int, Field(ge=1)] = 1000
     # JSON {"write-key": ["https://www.acme.com"]}; a key not listed accepts any origin.
     collector_cors_origins: dict[str, list[str]] = {}
     # JSON {"Webinar Registered": "form_submit"}: Segment track names onto our types.
