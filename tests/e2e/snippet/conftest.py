@@ -101,8 +101,9 @@ def site(collector: LiveCollector, video_file: Path) -> Iterator[Site]:
     served.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Module-scoped: Playwright's sync API holds an event loop only while it is needed."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian chromium missing: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright

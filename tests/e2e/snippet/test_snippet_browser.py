@@ -146,3 +146,26 @@ def test_consent_off_sends_nothing(
     page.evaluate("leadscore.consent(true); leadscore.track('Marker'); leadscore.flush()")
     customs = topic("events-custom").until(lambda vs: len(vs) >= 1)
     assert [c["properties"]["name"] for c in customs] == ["Marker"]
+
+
+def test_global_privacy_control_is_honoured_when_configured(
+    browser: Browser, site: Site
+) -> None:
+    # The loader on the test page sets respectDnt: true.
+    context = browser.new_context()
+    context.add_init_script(
+        "Object.defineProperty(navigator, 'globalPrivacyControl', {get: () => true})")
+    tab = context.new_page()
+    try:
+        sent: list[str] = []
+        tab.on("request", lambda r: sent.append(r.url) if "/v1/" in r.url else None)
+        open_site(tab, site)
+        tab.evaluate("leadscore.track('Under GPC'); leadscore.flush()")
+        tab.click("#guide")
+        assert stored_queue(tab) == [] and context.cookies() == []
+        assert tab.evaluate("leadscore.anonymousId()") is None
+        tab.click("#leave")
+        tab.wait_for_url("**/next.html")
+        assert sent == []
+    finally:
+        context.close()
