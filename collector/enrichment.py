@@ -80,7 +80,11 @@ def enrich(
         context["user_agent"] = edge.user_agent
     ip = context.get("ip") if isinstance(context.get("ip"), str) else edge.client_ip
     if ip:
-        context["ip"] = truncate_ip(ip) if edge.truncate_ip else ip
+        kept = truncate_ip(ip) if edge.truncate_ip else ip
+        if kept:
+            context["ip"] = kept
+        else:  # not an address: keep nothing rather than something unknown
+            context.pop("ip", None)
     campaign = campaign_from_url(page_url(event.properties, context))
     if campaign:
         existing = context.get("campaign") if isinstance(context.get("campaign"), dict) else {}
