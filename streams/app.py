@@ -120,9 +120,9 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
     ) -> None:
         identified = not commands.is_anonymous(profile)
         key = profile.encode()
-        await scores_out.send(
-            key=key, value=score_message(profile, update, rules, identified, event_id)
-        )
+        score = score_message(profile, update, rules, identified, event_id)
+        entry["last_score"] = score
+        await scores_out.send(key=key, value=score)
         for change in update.changes or ((update.change,) if update.change else ()):
             message = change_message(profile, change, update, rules.version, identified)
             entry["recent"] = (entry.get("recent", []) + [message])[-RECENT_CHANGES:]
@@ -134,9 +134,16 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
         pipeline.schedule.set(profile, fire_time(next_crossing(update.state, rules), time.time()))
 
     async def resend(profile: str, entry: dict[str, Any], event_id: str) -> None:
+        """A redelivered event re-emits what it caused: after a crash the table may hold
+        the update while its outputs were lost. Repeats are dropped by change_id, and the
+        compacted lead-scores only needs the latest score again."""
+        key = profile.encode()
         for message in entry.get("recent", []):
             if message["event_id"] == event_id:
-                await changes_out.send(key=profile.encode(), value=message)
+                await changes_out.send(key=key, value=message)
+        last = entry.get("last_score")
+        if last is not None and last["event_id"] == event_id:
+            await scores_out.send(key=key, value=last)
 
     @app.agent(scoring_input, supervisor_strategy=CrashingSupervisor)
     async def score(stream: faust.StreamT[dict[str, Any]]) -> None:

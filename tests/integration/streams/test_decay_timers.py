@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.integration.streams.worker_io import stored_event, topic_record
+from tests.integration.streams.worker_io import stored_event, topic_record, wait_until_scoring
 from tests.kafka_io import TopicReader, produce
 from tests.processes import running_pipeline, stage_env
 
@@ -31,15 +31,6 @@ def env_for(tmp_path: Path, bootstrap: str, prefix: str, half_life: int) -> dict
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES.format(half_life=half_life))
     return stage_env(tmp_path / "var", bootstrap, prefix, LEADSCORE_RULES=str(rules))
-
-
-def wait_until_scoring(bootstrap: str, prefix: str) -> None:
-    """The worker is live once it scores a probe event (start-up includes table recovery)."""
-    probe = stored_event("page_view", time.time() - 3600, lead="probe", properties={"url": "/"})
-    produce(bootstrap, [topic_record(prefix, probe)])
-    scores = TopicReader(bootstrap, prefix + "lead-scores")
-    scores.until(lambda vs: any(v["event_id"] == probe["event_id"] for v in vs), timeout=90)
-    scores.close()
 
 
 def heat_up(bootstrap: str, prefix: str, lead: str) -> float:

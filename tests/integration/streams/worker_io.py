@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -9,7 +11,10 @@ from typing import Any
 
 from schemas.timestamps import format_epoch
 from scorer import Rules, StageChange, advance, apply_event, new_state, rescore, score_at
-from streams.conversion import scoring_event
+from streams.conversion import epoch, scoring_event
+from tests.kafka_io import TopicReader, produce
+
+PATHS = ["/", "/product", "/pricing", "/pricing/enterprise", "/careers", "/blog"]
 
 
 def stored_event(
@@ -71,3 +76,64 @@ def reference_changes(
 
 def _change_key(change: StageChange) -> tuple[str, str, float]:
     return (change.to_stage, change.cause, round(change.at, 3))
+
+
+def wait_until_scoring(bootstrap: str, prefix: str) -> None:
+    """The worker is live once it scores a probe event (start-up includes table recovery)."""
+    probe = stored_event("page_view", time.time() - 3600, lead="probe", properties={"url": "/"})
+    produce(bootstrap, [topic_record(prefix, probe)])
+    scores = TopicReader(bootstrap, prefix + "lead-scores")
+    scores.until(lambda vs: any(v["event_id"] == probe["event_id"] for v in vs), timeout=90)
+    scores.close()
+
+
+def page_views(
+    leads: int, per_lead: int, start: float, seed: int = 1, spacing: float = 60.0
+) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    events = []
+    for i in range(leads * per_lead):
+        lead = f"lead-{rng.randrange(leads)}"
+        url = "https://acme.test" + rng.choice(PATHS)
+        events.append(
+            stored_event(
+                "page_view",
+                start + i * spacing + rng.random() * spacing,
+                lead=lead,
+                properties={"url": url},
+            )
+        )
+    return events
+
+
+def latest_by_lead(messages: list[tuple[str | None, Any]]) -> dict[str, Any]:
+    """The last event-caused score per lead (decay ticks also publish the decayed score)."""
+    latest: dict[str, Any] = {}
+    for _, value in messages:
+        if value["event_id"]:
+            latest[value["lead_id"]] = value
+    return latest
+
+
+def changes_by_lead(messages: list[tuple[str | None, Any]]) -> dict[str, list[Any]]:
+    seen, out = set(), {}
+    for _, c in messages:
+        if c["change_id"] in seen:
+            continue  # consumers drop repeats by change_id
+        seen.add(c["change_id"])
+        out.setdefault(c["lead_id"], []).append((c["to_stage"], c["cause"], epoch(c["at"])))
+    return out
+
+
+def same_changes(got: dict[str, list[Any]], want: dict[str, list[Any]]) -> bool:
+    """Equal stages and causes; times equal to the millisecond the wire format carries."""
+
+    def shape(d: dict[str, list[Any]]) -> dict[str, list[tuple[str, str]]]:
+        return {lead: [(c[0], c[1]) for c in cs] for lead, cs in d.items()}
+
+    assert shape(got) == shape(want)
+    return all(
+        abs(a[2] - b[2]) < 0.0015
+        for lead in want
+        for a, b in zip(got[lead], want[lead], strict=True)
+    )
