@@ -29,10 +29,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The snippet's tests drive Debian's Chromium through Playwright (never a downloaded browser).
+# The snippet's tests drive Debian's Chromium through Playwright (never a downloaded browser);
+# ffmpeg makes their test video.
 browser:
-	@test -x /usr/bin/chromium || { apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@{ test -x /usr/bin/chromium && command -v ffmpeg >/dev/null; } || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg >/dev/null; }
 
 # pytest starts the broker through deploy/kafka/broker.sh when none is running
 # and stops what it started (tests/conftest.py).

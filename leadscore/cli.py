@@ -137,8 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
         handler: Callable[[argparse.Namespace], int],
         text: str,
         into: argparse._SubParsersAction[argparse.ArgumentParser] = sub,
+        add_help: bool = True,
     ) -> argparse.ArgumentParser:
-        p = into.add_parser(name, help=text, description=text)
+        p = into.add_parser(name, help=text, description=text, add_help=add_help)
         p.set_defaults(handler=handler)
         return p
 
@@ -161,7 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     schemas_sub = schemas.add_subparsers(dest="schemas_command", required=True)
     export = add("export", cmd_schemas_export, "write JSON Schema files", into=schemas_sub)
     export.add_argument("dir")
-    token = add("email-token", cmd_email_token, "make signed email open/click tokens")
+    # Its own parser answers --help (collector.email_tokens), so this one must not.
+    token = add(
+        "email-token", cmd_email_token, "make signed email open/click tokens", add_help=False
+    )
     token.add_argument("rest", nargs=argparse.REMAINDER, help="see leadscore email-token --help")
     return parser
 
