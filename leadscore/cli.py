@@ -180,5 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Client libraries narrate every partition assignment at INFO; keep their warnings.
     for noisy in ("kafka", "aiokafka", "faust", "mode", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["email-token"]:
+        # argparse's REMAINDER drops a leading option (--help); hand over the rest untouched.
+        return cmd_email_token(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)
     return int(args.handler(args))
