@@ -122,6 +122,28 @@ def cmd_schemas_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    import time
+
+    from schemas.timestamps import parse_time
+    from scorer import RulesError, load_rules
+    from streams.replay import replay
+
+    try:
+        rules = load_rules(args.rules)
+    except (OSError, RulesError) as exc:
+        print(f"leadscore replay: {exc}", file=sys.stderr)
+        return 1
+    since = int(parse_time(args.since).timestamp() * 1000) if args.since else None
+    result = replay(_settings(), rules, time.time(), since)
+    print(
+        f"replayed {result.events} events of {result.profiles} profiles under rules "
+        f"{rules.version}: {result.scores} scores to lead-scores-replay, {result.changes} "
+        f"stage changes to lead-stage-changes-replay"
+    )
+    return 0
+
+
 def cmd_email_token(args: argparse.Namespace) -> int:
     from collector.email_tokens import main as email_token_main
 
@@ -162,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     schemas_sub = schemas.add_subparsers(dest="schemas_command", required=True)
     export = add("export", cmd_schemas_export, "write JSON Schema files", into=schemas_sub)
     export.add_argument("dir")
+    replay = add("replay", cmd_replay, "recompute scores from retained history under new rules")
+    replay.add_argument("--rules", required=True, help="the rules file to replay under")
+    replay.add_argument("--since", help="ISO-8601 time with a zone; default: all retained")
     # Its own parser answers --help (collector.email_tokens), so this one must not.
     token = add(
         "email-token", cmd_email_token, "make signed email open/click tokens", add_help=False
