@@ -4,16 +4,46 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
 
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from sinks.rows import Row
+Row = tuple[Any, ...]
+
+
+class Source(Protocol):
+    """A message as read from Kafka (kafka-python's ConsumerRecord has these fields)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+class Message(NamedTuple):
+    """A Source built by hand (tests, tools)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
 
 
 @dataclass
 class Batch:
     started: float | None = None  # monotonic time of the first record, for the time trigger
     rows: dict[str, list[Row]] = field(default_factory=dict)
+    # Tables fed unparsed (see TableSpec.stage_table): JSONEachRow lines, and the messages
+    # they came from, kept for the fallback that parses them in Python.
+    lines: dict[str, list[bytes]] = field(default_factory=dict)
+    sources: dict[str, list[Source]] = field(default_factory=dict)
     # first and last offset seen per partition, rows or not (skipped offsets move commits too)
     ranges: dict[TopicPartition, tuple[int, int]] = field(default_factory=dict)
     row_count: int = 0
@@ -27,6 +57,15 @@ class Batch:
         if row is not None:
             self.rows.setdefault(table, []).append(row)
             self.row_count += 1
+
+    def add_line(
+        self, table: str, line: bytes, tp: TopicPartition, source: Source, now: float
+    ) -> None:
+        """Record one message sent unparsed: `line` is its JSONEachRow form."""
+        self.add(table, None, tp, source.offset, now)
+        self.lines.setdefault(table, []).append(line)
+        self.sources.setdefault(table, []).append(source)
+        self.row_count += 1
 
     def due(self, now: float, max_rows: int, max_wait_s: float) -> bool:
         if self.started is None:

@@ -16,8 +16,8 @@ from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 from schemas import topics
+from sinks.batch import Row, Source
 
-Row = tuple[Any, ...]
 # Every table the sink writes ends with the Kafka coordinates of the row (see 001_tables.sql).
 COORDINATES: Final = ("_topic", "_partition", "_offset")
 
@@ -31,6 +31,9 @@ class TableSpec:
     name: str
     columns: tuple[str, ...]
     to_row: Callable[[dict[str, Any]], Row]
+    # A Null table whose materialized view parses raw JSONEachRow into this table (004 DDL);
+    # None: rows are built in Python with `to_row`.
+    stage_table: str | None = None
 
     @property
     def all_columns(self) -> tuple[str, ...]:
@@ -54,16 +57,24 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+# One encoder, built once: json.dumps with options builds a new one per call (the sink
+# re-encodes three objects per event, so this is on the hot path).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value or {}, separators=(",", ":"), sort_keys=True, default=str)
+    return _ENCODER.encode(value) if value else "{}"
 
 
-def _utm(url: str) -> dict[str, str]:
-    """utm_* parameters of a landing URL, the fallback when the client sent no campaign."""
-    if "utm_" not in url:
-        return {}
-    query = parse_qs(urlsplit(url).query)
-    return {k: v[0] for k, v in query.items() if k.startswith("utm_") and v}
+def _url_parts(url: str) -> tuple[str, dict[str, str]]:
+    """Path and utm_* parameters of a URL (the fallback when the client sent no campaign)."""
+    if not url:
+        return "", {}
+    parts = urlsplit(url)
+    if "utm_" not in parts.query:
+        return parts.path, {}
+    query = parse_qs(parts.query)
+    return parts.path, {k: v[0] for k, v in query.items() if k.startswith("utm_") and v}
 
 
 def event_row(value: dict[str, Any]) -> Row:
@@ -72,7 +83,7 @@ def event_row(value: dict[str, Any]) -> Row:
     campaign: dict[str, Any] = context.get("campaign") or {}
     page: dict[str, Any] = context.get("page") or {}
     url = _text(props.get("url") or page.get("url"))
-    utm = _utm(url)
+    url_path, utm = _url_parts(url)
     percent, dwell = props.get("percent"), props.get("dwell_ms")
     try:
         event_id = uuid.UUID(value["event_id"])
@@ -87,7 +98,7 @@ def event_row(value: dict[str, Any]) -> Row:
         parse_time(value.get("occurred_at")),
         parse_time(value.get("received_at")),
         url,
-        _text(props.get("path") or page.get("path") or (urlsplit(url).path if url else "")),
+        _text(props.get("path") or page.get("path") or url_path),
         _text(props.get("referrer") or page.get("referrer")),
         _text(campaign.get("source") or utm.get("utm_source")),
         _text(campaign.get("medium") or utm.get("utm_medium")),
@@ -101,6 +112,23 @@ def event_row(value: dict[str, Any]) -> Row:
         _json(props),
         _json(value.get("traits")),
         _json(context),
+    )
+
+
+def stage_line(value: bytes | None, topic: str, partition: int, offset: int) -> bytes | None:
+    """The message as one JSONEachRow line with its Kafka coordinates spliced in, without
+    parsing it; None when it is not a JSON object (it goes to the dead letters instead)."""
+    if not value or value[:1] != b"{":
+        return None
+    rest = value[1:].lstrip()
+    joiner = b"" if rest[:1] == b"}" else b","
+    # Kafka topic names are [a-zA-Z0-9._-]: nothing to escape, so no encoder on the hot path.
+    return b'{"_topic":"%s","_partition":%d,"_offset":%d%s%s' % (
+        topic.encode(),
+        partition,
+        offset,
+        joiner,
+        rest,
     )
 
 
@@ -130,6 +158,7 @@ EVENTS = TableSpec(
         "context",
     ),
     event_row,
+    stage_table="events_stage",
 )
 
 
@@ -234,6 +263,18 @@ REJECTED = TableSpec(
 
 DEAD_LETTERS_TABLE: Final = "sink_dead_letters"
 DEAD_LETTER_COLUMNS: Final = ("key", "value", "error", *COORDINATES)
+
+
+def message_row(spec: TableSpec, source: Source) -> tuple[str, Row]:
+    """(table, row) for one message: the spec's table, or the dead letters if it won't fit."""
+    coordinates = (source.topic, source.partition, source.offset)
+    try:
+        value = json.loads(source.value or b"")
+        return spec.name, spec.to_row(value) + coordinates
+    except (BadMessage, ValueError, KeyError, TypeError, AttributeError) as exc:
+        key = source.key.decode("utf-8", "replace") if source.key else ""
+        text = (source.value or b"").decode("utf-8", "replace")
+        return DEAD_LETTERS_TABLE, (key, text, str(exc)[:1000] or type(exc).__name__, *coordinates)
 
 
 def table_specs(default_half_life_s: float) -> dict[str, TableSpec]:

@@ -12,7 +12,6 @@ the same batch is retried with capped exponential backoff.
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
@@ -34,7 +33,7 @@ from sinks.clickhouse import connect, database_name
 from sinks.owner import OwnerLock
 from sinks.query_server import QueryServer
 from sinks.recovery import present_offsets
-from sinks.rows import DEAD_LETTERS_TABLE, BadMessage, Row, table_specs, topic_tables
+from sinks.rows import DEAD_LETTERS_TABLE, message_row, stage_line, table_specs, topic_tables
 from sinks.schema import ensure_schema
 from sinks.writer import write_batch
 
@@ -62,6 +61,9 @@ class SinkConfig:
     # (deploy/rules.toml: half_life = "14d"). A `half_life_s` in the message wins.
     default_half_life_s: float = 14 * 24 * 3600.0
     group_id: str | None = None
+    check_crcs: bool = False
+    # Bigger fetches while catching up on a backlog (kafka-python's default is 1 MiB).
+    max_partition_fetch_bytes: int = 4 * 1024 * 1024
     # How soon a killed sink's partitions move to its restarted self: the broker waits this
     # long for the dead member. 10 s is Kafka's floor-ish (group.min.session.timeout.ms 6 s)
     # with margin for a paused consumer. Static membership (instance_id) was tried and
@@ -87,6 +89,7 @@ class Sink:
         self._consumer: KafkaConsumer | None = None
         self._prepared = False
         self.stats = {"rows": 0, "inserts": 0, "flushes": 0, "failures": 0, "skipped": 0}
+        self.first_record_at: float | None = None  # monotonic; for throughput measurements
 
     @property
     def group_id(self) -> str:
@@ -115,6 +118,11 @@ class Sink:
             # find topics created after start (they are auto-created by the first producer)
             metadata_max_age_ms=5_000,
             max_poll_records=self._config.max_poll_records,
+            # kafka-python checks CRC32C in pure Python: two thirds of its fetch time here
+            # (bench/bench_sink.py). The broker validates CRCs on produce and TCP guards the
+            # wire; installing the `crc32c` C package would make this check cheap again.
+            check_crcs=self._config.check_crcs,
+            max_partition_fetch_bytes=self._config.max_partition_fetch_bytes,
             group_instance_id=self._config.instance_id,
             session_timeout_ms=self._config.session_timeout_ms,
             heartbeat_interval_ms=self._config.session_timeout_ms // 3,
@@ -158,32 +166,26 @@ class Sink:
 
     def _add(self, tp: TopicPartition, record: ConsumerRecord) -> None:
         now = time.monotonic()
+        if self.first_record_at is None:
+            self.first_record_at = now
+        table = self._routes[tp.topic]
         skip = self._skip.get(tp)
         if skip and record.offset in skip:
             skip.discard(record.offset)
             self.stats["skipped"] += 1
-            self._batch.add(self._routes[tp.topic], None, tp, record.offset, now)
+            self._batch.add(table, None, tp, record.offset, now)
             return
-        table, row = self._row(tp, record)
-        self._batch.add(table, row, tp, record.offset, now)
-
-    def _row(self, tp: TopicPartition, record: ConsumerRecord) -> tuple[str, Row]:
-        table = self._routes[tp.topic]
-        coordinates = (tp.topic, tp.partition, record.offset)
-        try:
-            value = json.loads(record.value)
-            return table, self._specs[table].to_row(value) + coordinates
-        except (BadMessage, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning(
-                "event=dead_letter topic=%s partition=%d offset=%d error=%r",
-                tp.topic,
-                tp.partition,
-                record.offset,
-                str(exc),
-            )
-            key = record.key.decode("utf-8", "replace") if record.key else ""
-            value_text = (record.value or b"").decode("utf-8", "replace")
-            return DEAD_LETTERS_TABLE, (key, value_text, str(exc)[:1000], *coordinates)
+        spec = self._specs[table]
+        if spec.stage_table is not None:
+            line = stage_line(record.value, tp.topic, tp.partition, record.offset)
+            if line is not None:
+                self._batch.add_line(table, line, tp, record, now)
+                return
+        target, row = message_row(spec, record)
+        if target == DEAD_LETTERS_TABLE:
+            log.warning("event=dead_letter topic=%s partition=%d offset=%d error=%r",
+                        tp.topic, tp.partition, record.offset, row[2])  # fmt: skip
+        self._batch.add(target, row, tp, record.offset, now)
 
     def _flush(self, stop: threading.Event, *, final: bool = False, once: bool = False) -> None:
         """Insert and commit the batch; on failure pause, back off and retry the same batch."""

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Final
 
-from sinks.batch import Batch
-from sinks.rows import DEAD_LETTER_COLUMNS, DEAD_LETTERS_TABLE, Row, TableSpec
+from kafka.structs import TopicPartition
 
+from sinks.batch import Batch, Row, Source
+from sinks.recovery import present_offsets
+from sinks.rows import DEAD_LETTER_COLUMNS, DEAD_LETTERS_TABLE, TableSpec, message_row
 
-class InsertClient(Protocol):
-    def insert(
-        self,
-        table: str,
-        data: Sequence[Sequence[object]],
-        column_names: Sequence[str] = ...,
-        database: str = ...,
-        settings: dict[str, object] | None = ...,
-    ) -> object: ...
+log = logging.getLogger("leadscore.sink")
+
+# ClickHouse error codes that mean "this data is wrong", not "ClickHouse is unwell": retrying
+# the same block cannot help, so the batch is parsed in Python to find the bad message.
+DATA_ERROR_CODES: Final = frozenset(
+    {6, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 131, 349, 376, 377, 441, 497}
+)
+_INSERT_SETTINGS: Final = {
+    # Also drop a retried block in the views fed by the table (events_stage -> events -> leads).
+    "deduplicate_blocks_in_dependent_materialized_views": 1,
+}
+_STAGE_SETTINGS: Final = {
+    **_INSERT_SETTINGS,
+    # properties/traits/context arrive as JSON objects and are kept as raw JSON strings
+    "input_format_json_read_objects_as_strings": 1,
+    # fields a newer producer adds must not stop the sink
+    "input_format_skip_unknown_fields": 1,
+    "input_format_null_as_default": 1,
+}
 
 
 def columns_of(table: str, specs: Mapping[str, TableSpec]) -> tuple[str, ...]:
@@ -27,35 +41,80 @@ def columns_of(table: str, specs: Mapping[str, TableSpec]) -> tuple[str, ...]:
 
 
 def write_batch(
-    client: InsertClient, database: str, batch: Batch, specs: Mapping[str, TableSpec]
+    client: Any, database: str, batch: Batch, specs: Mapping[str, TableSpec]
 ) -> dict[str, int]:
     """Insert every table's rows; returns rows per table. Safe to call again on failure:
     a table whose insert already landed is dropped by ClickHouse as a duplicate token."""
     written: dict[str, int] = {}
+    for table, lines in sorted(batch.lines.items()):
+        spec = specs[table]
+        _insert_lines(client, database, spec, lines, batch.sources[table], batch.token(table))
+        written[table] = len(lines)
     for table, rows in sorted(batch.rows.items()):
-        if not rows:
-            continue
-        _insert(client, database, table, rows, columns_of(table, specs), batch.token(table))
-        written[table] = len(rows)
+        if rows:
+            _insert(client, database, table, rows, columns_of(table, specs), batch.token(table))
+            written[table] = written.get(table, 0) + len(rows)
     return written
 
 
 def _insert(
-    client: InsertClient,
+    client: Any,
     database: str,
     table: str,
-    rows: list[Row],
+    rows: Sequence[Row],
     columns: tuple[str, ...],
     token: str,
 ) -> None:
-    client.insert(
-        table,
-        rows,
-        column_names=list(columns),
-        database=database,
-        settings={
-            "insert_deduplication_token": token,
-            # Also drop duplicates in the leads/profiles views when a retried block is dropped.
-            "deduplicate_blocks_in_dependent_materialized_views": 1,
-        },
-    )
+    settings = {**_INSERT_SETTINGS, "insert_deduplication_token": token}
+    client.insert(table, rows, column_names=list(columns), database=database, settings=settings)
+
+
+def _insert_lines(
+    client: Any,
+    database: str,
+    spec: TableSpec,
+    lines: list[bytes],
+    sources: list[Source],
+    token: str,
+) -> None:
+    settings = {**_STAGE_SETTINGS, "insert_deduplication_token": token}
+    try:
+        client.raw_insert(
+            f"{database}.{spec.stage_table}",
+            insert_block=b"\n".join(lines),
+            fmt="JSONEachRow",
+            settings=settings,
+        )
+    except Exception as exc:
+        if error_code(exc) not in DATA_ERROR_CODES:
+            raise
+        log.warning("event=stage_refused table=%s rows=%d error=%r", spec.name, len(lines),
+                    str(exc)[:300])  # fmt: skip
+        _insert_parsed(client, database, spec, sources, f"{token}:parsed")
+
+
+def _insert_parsed(
+    client: Any, database: str, spec: TableSpec, sources: list[Source], token: str
+) -> None:
+    """Parse in Python: good messages to the table, bad ones to the dead letters. Offsets
+    already stored (part of a refused insert may have landed) are skipped."""
+    starts: dict[TopicPartition, int] = {}
+    for s in sources:
+        tp = TopicPartition(s.topic, s.partition)
+        starts[tp] = min(starts.get(tp, s.offset), s.offset)
+    present = present_offsets(client, database, {tp.topic: spec.name for tp in starts}, starts)
+    rows: dict[str, list[Row]] = {}
+    for source in sources:
+        if source.offset in present[TopicPartition(source.topic, source.partition)]:
+            continue
+        table, row = message_row(spec, source)
+        rows.setdefault(table, []).append(row)
+    for table, table_rows in sorted(rows.items()):
+        columns = DEAD_LETTER_COLUMNS if table == DEAD_LETTERS_TABLE else spec.all_columns
+        _insert(client, database, table, table_rows, columns, token)
+
+
+def error_code(exc: BaseException) -> int | None:
+    """The ClickHouse error code in an exception's message ("Code: 27. DB::Exception...")."""
+    match = re.search(r"Code: (\d+)", str(exc))
+    return int(match[1]) if match else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -133,12 +134,18 @@ class FlakyClient:
         self.inserts = 0
 
     def insert(self, *args: Any, **kwargs: Any) -> Any:
+        return self._misbehave(self._real.insert, *args, **kwargs)
+
+    def raw_insert(self, *args: Any, **kwargs: Any) -> Any:
+        return self._misbehave(self._real.raw_insert, *args, **kwargs)
+
+    def _misbehave(self, insert: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         now = time.monotonic()
         self._first = self._first if self._first is not None else now
         if now - self._first < self._fail_for_s:
             self.failures += 1
             raise ConnectionError("ClickHouse unreachable (simulated)")
-        result = self._real.insert(*args, **kwargs)
+        result = insert(*args, **kwargs)
         self.inserts += 1
         if self._crash:
             self._crash = False

@@ -11,10 +11,12 @@ from schemas import topics as t
 from sinks.query import run_query
 from tests.integration.sinks.factories import (
     count_when_ready,
+    exact_counts,
     send_events,
     send_json,
     stage_change,
     stored_event,
+    wait_count,
     wait_for,
 )
 
@@ -48,3 +50,29 @@ def test_events_and_stage_changes_land(
         settings, "SELECT to_stage, contributions FROM lead_stage_changes WHERE change_id = 'chg-3'"
     )
     assert change.rows == [("hot", [{"rule_id": "pricing", "points": 5.0, "event_id": ""}])]
+
+
+def test_bad_messages_go_to_dead_letters_and_the_rest_lands(
+    settings: Settings, prefix: str, producer: KafkaProducer, start_sink: Callable[..., object]
+) -> None:
+    good = [stored_event(i) for i in range(20)]
+    send_events(producer, prefix, good[:10])
+    topic = t.event_topic("page_view", prefix)
+    for bad in ['{"not json', "[1, 2]", '{"event_id": "nope", "type": "page_view"}', ""]:
+        send_json(producer, topic, "k", bad)
+    send_json(producer, prefix + t.LEAD_STAGE_CHANGES, "k", '{"lead_id": "x"}')
+    send_events(producer, prefix, good[10:])
+    start_sink()
+    wait_count(settings, "sink_dead_letters", 5)
+    wait_count(settings, "events", 20)
+    assert exact_counts(settings, "events", "event_id") == (20, 20)
+    dead = run_query(settings, "SELECT value FROM sink_dead_letters")
+    assert sorted(v for (v,) in dead.rows) == sorted(
+        [
+            "",
+            '{"not json',
+            "[1, 2]",
+            '{"event_id": "nope", "type": "page_view"}',
+            '{"lead_id": "x"}',
+        ]
+    )
