@@ -1,0 +1,285 @@
+"""Worker throughput and latency, each beside its baselines in the same run.
+
+  .venv/bin/python bench/bench_worker.py [--events 20000]
+
+1. events/s of the scoring worker (identity + scoring agents, default rules, memory store)
+   beside (a) an empty Faust agent iterating the same topics with the same settings and
+   (b) a raw aiokafka consume -> produce passthrough; all read the same backlog.
+2. end-to-end latency from the collector's 202 to the stage change on lead-stage-changes,
+   p50 and p99, at half the worker's measured rate.
+3. bytes per lead in the worker's table (the changelog's latest value per lead).
+Needs the broker (deploy/kafka/broker.sh start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from statistics import quantiles
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx2 as httpx  # noqa: E402
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
+from kafka import KafkaConsumer  # noqa: E402
+
+from leadscore.settings import Settings  # noqa: E402
+from leadscore.supervisor import Pipeline  # noqa: E402
+from leadscore.topics import ensure_topics  # noqa: E402
+from schemas.timestamps import format_epoch  # noqa: E402
+from tests.kafka_io import TopicReader, produce, wait_for  # noqa: E402
+from tests.processes import stage_env  # noqa: E402
+
+BOOTSTRAP = os.environ.get("LEADSCORE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+PATHS = ["/", "/product", "/product/pipelines", "/pricing", "/blog/kafka", "/careers"]
+
+
+def events(n: int, leads: int) -> list[dict[str, Any]]:
+    start = time.time() - 3_600
+    return [
+        {
+            "event_id": str(uuid.uuid4()),
+            "type": "page_view",
+            "anonymous_id": None,
+            "lead_id": f"lead-{i % leads}",
+            "occurred_at": format_epoch(start + i * 0.1),
+            "received_at": format_epoch(start + i * 0.1),
+            "properties": {
+                "url": "https://acme.test" + PATHS[i % len(PATHS)],
+                "dwell_ms": (i * 7919) % 60_000,
+            },
+            "traits": {},
+            "context": {},
+            "flags": [],
+        }
+        for i in range(n)
+    ]
+
+
+def backlog(prefix: str, n: int) -> None:
+    settings = Settings(topic_prefix=prefix, kafka_bootstrap=BOOTSTRAP)
+    ensure_topics(settings)
+    produce(
+        BOOTSTRAP,
+        [(prefix + "events-page-view", e["lead_id"], e) for e in events(n, max(1, n // 10))],
+    )
+
+
+def record_times(topic: str, n: int, timeout: float = 600) -> tuple[float, float]:
+    """Broker-side timestamps of the first and n-th message on `topic`."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=BOOTSTRAP,
+        auto_offset_reset="earliest",
+        group_id=None,
+        metadata_max_age_ms=500,
+    )
+    stamps: list[float] = []
+    deadline = time.monotonic() + timeout
+    while len(stamps) < n and time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=500).values():
+            stamps.extend(r.timestamp / 1000 for r in records)
+    consumer.close()
+    if len(stamps) < n:
+        raise TimeoutError(f"only {len(stamps)} of {n} messages on {topic}")
+    stamps.sort()
+    return stamps[0], stamps[n - 1]
+
+
+def run_worker(n: int, tmp: Path) -> tuple[float, str]:
+    prefix = f"bw{uuid.uuid4().hex[:6]}-"
+    backlog(prefix, n)
+    env = stage_env(tmp / "worker", BOOTSTRAP, prefix)
+    pipeline = Pipeline(env, ("worker",))
+    pipeline.start()
+    try:
+        first, last = record_times(prefix + "lead-scores", n)
+    finally:
+        pipeline.stop()
+    return (n - 1) / (last - first), prefix
+
+
+def run_empty_agent(n: int, tmp: Path) -> float:
+    prefix = f"be{uuid.uuid4().hex[:6]}-"
+    backlog(prefix, n)
+    out = tmp / "empty.txt"
+    env = stage_env(tmp / "empty", BOOTSTRAP, prefix)
+    child = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "faust_empty.py"), str(n), str(out)], env=env
+    )
+    try:
+        wait_for(out.exists, timeout=600, every=0.1)
+        first, last = map(float, out.read_text().split())
+    finally:
+        child.terminate()
+        child.wait(30)
+    return (n - 1) / (last - first)
+
+
+async def passthrough(prefix: str, n: int) -> float:
+    consumer = AIOKafkaConsumer(
+        prefix + "events-page-view",
+        bootstrap_servers=BOOTSTRAP,
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks=-1)
+    await consumer.start()
+    await producer.start()
+    seen, first = 0, 0.0
+    try:
+        while seen < n:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                for r in records:
+                    if seen == 0:
+                        first = time.time()
+                    await producer.send(prefix + "passthrough", key=r.key, value=r.value)
+                    seen += 1
+        await producer.flush()
+        return (n - 1) / (time.time() - first)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def run_passthrough(n: int) -> float:
+    prefix = f"bp{uuid.uuid4().hex[:6]}-"
+    backlog(prefix, n)
+    return asyncio.run(passthrough(prefix, n))
+
+
+LATENCY_RULES = """
+version = "bench-latency"
+[decay]
+half_life = "14d"
+[stages]
+warm = 1
+hot = 100
+[[rule]]
+id = "page"
+event = "page_view"
+points = 1
+"""
+
+
+def run_latency(rate: float, count: int, tmp: Path) -> tuple[float, float]:
+    """Each event is a new lead turning warm: 202 -> change on lead-stage-changes."""
+    prefix = f"bl{uuid.uuid4().hex[:6]}-"
+    rules = tmp / "latency.toml"
+    rules.write_text(LATENCY_RULES)
+    env = stage_env(tmp / "latency", BOOTSTRAP, prefix, LEADSCORE_RULES=str(rules))
+    ensure_topics(Settings(topic_prefix=prefix, kafka_bootstrap=BOOTSTRAP))
+    pipeline = Pipeline(env, ("worker", "collector"))
+    pipeline.start()
+    reader = TopicReader(BOOTSTRAP, prefix + "lead-stage-changes")
+    accepted: dict[str, float] = {}
+    try:
+        client = httpx.Client(
+            base_url=f"http://127.0.0.1:{env['LEADSCORE_COLLECTOR_PORT']}",
+            headers={"X-Write-Key": "test-key"},
+        )
+        wait_for(lambda: _ready(client), timeout=60)
+        _warm_up(client, reader)
+        start = time.perf_counter()
+        for i in range(count):
+            time.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            lead = f"lat-{i}"
+            response = client.post(
+                "/v1/events",
+                json={"type": "page_view", "lead_id": lead, "properties": {"url": "/x"}},
+            )
+            accepted[lead] = time.time()
+            assert response.status_code == 202, response.text
+            reader.poll() if i % 20 == 0 else None
+        reader.until(
+            lambda vs: len({v["lead_id"] for v in vs} & set(accepted)) >= count, timeout=120
+        )
+    finally:
+        pipeline.stop()
+    arrived = {v["lead_id"]: t for (_, v), t in zip(reader.messages, reader.arrived, strict=True)}
+    latencies = sorted(arrived[lead] - accepted[lead] for lead in accepted)
+    cuts = quantiles(latencies, n=100)
+    return cuts[49], cuts[98]
+
+
+def _ready(client: httpx.Client) -> bool:
+    try:
+        return client.get("/readyz").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _warm_up(client: httpx.Client, reader: TopicReader) -> None:
+    client.post(
+        "/v1/events", json={"type": "page_view", "lead_id": "warm-up", "properties": {"url": "/x"}}
+    )
+    reader.until(lambda vs: any(v["lead_id"] == "warm-up" for v in vs), timeout=120)
+
+
+def table_bytes_per_lead(prefix: str) -> float:
+    """Mean size of the latest value per lead in the worker's profiles changelog."""
+    topic = f"{prefix}leadscore-worker-profiles-changelog"
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=BOOTSTRAP,
+        auto_offset_reset="earliest",
+        group_id=None,
+        consumer_timeout_ms=3000,
+    )
+    latest = {r.key: len(r.value) for r in consumer if r.value is not None}
+    consumer.close()
+    return sum(latest.values()) / max(1, len(latest))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--latency-events", type=int, default=600)
+    args = parser.parse_args()
+    n = args.events
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        raw = run_passthrough(n)
+        empty = run_empty_agent(n, tmp)
+        worker, prefix = run_worker(n, tmp)
+        print(f"events: {n} page views of {n // 10} leads, backlog read from the start")
+        print(f"raw aiokafka passthrough : {raw:9.0f} events/s")
+        print(f"empty Faust agent        : {empty:9.0f} events/s")
+        print(
+            f"leadscore worker         : {worker:9.0f} events/s  = {worker / empty:.2f} of the "
+            f"empty agent, {worker / raw:.3f} of raw aiokafka"
+        )
+        per_lead = table_bytes_per_lead(prefix)
+        print(f"table value per lead     : {per_lead:9.0f} bytes (changelog, 10 events a lead)")
+        p50, p99 = run_latency(worker / 2, args.latency_events, tmp)
+        print(
+            f"end to end at {worker / 2:.0f} events/s (half the worker's rate): "
+            f"202 -> stage change p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
+        )
+    print(
+        json.dumps(
+            {
+                "raw": raw,
+                "empty": empty,
+                "worker": worker,
+                "p50_s": p50,
+                "p99_s": p99,
+                "bytes_per_lead": per_lead,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
