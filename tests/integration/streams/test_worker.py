@@ -140,3 +140,69 @@ def test_identify_merges_the_anonymous_history_into_the_lead(
     assert any(v["lead_id"] == "lead-9" and v["to_stage"] == "warm" for v in seen)
     scores.close()
     changes.close()
+
+
+def test_each_device_identified_as_the_lead_is_merged_into_it(
+    worker: dict[str, str], kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    rules = parse_rules(RULES)
+    t0 = time.time() - 600
+    laptop = [
+        stored_event("page_view", t0 + i, anon="laptop", properties={"url": "/pricing"})
+        for i in range(2)
+    ]
+    phone = [
+        stored_event("page_view", t0 + 5 + i, anon="phone", properties={"url": "/blog"})
+        for i in range(3)
+    ]
+    links = [
+        stored_event("identify", t0 + 20, anon=device, lead="lead-m")
+        for device in ("laptop", "phone")
+    ]
+    produce(kafka_bootstrap, [topic_record(topic_prefix, e) for e in (*laptop, *phone)])
+    produce(kafka_bootstrap, [topic_record(topic_prefix, e) for e in links])
+    everything = [{**e, "lead_id": "lead-m"} for e in (*laptop, *phone, *links)]
+    expected = reference_scores(everything, rules)["lead-m"]
+    scores = TopicReader(kafka_bootstrap, topic_prefix + "lead-scores")
+    scores.until(
+        lambda vs: any(
+            v["lead_id"] == "lead-m" and v["score"] == pytest.approx(expected, rel=1e-9) for v in vs
+        ),
+        timeout=90,
+    )
+    scores.close()
+
+
+def test_a_new_rules_version_is_taken_on_restart_without_losing_state(
+    tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    rules_file = tmp_path / "rules.toml"
+    rules_file.write_text(RULES)
+    env = stage_env(
+        tmp_path / "var", kafka_bootstrap, topic_prefix, LEADSCORE_RULES=str(rules_file)
+    )
+    t0 = time.time() - 600
+    first = [
+        stored_event("page_view", t0 + i, lead="lead-v", properties={"url": "/pricing"})
+        for i in range(2)
+    ]
+    scores = TopicReader(kafka_bootstrap, topic_prefix + "lead-scores")
+    with running_pipeline(env, ("worker",)):
+        produce(kafka_bootstrap, [topic_record(topic_prefix, e) for e in first])
+        scores.until(lambda vs: any(v["event_id"] == first[-1]["event_id"] for v in vs), timeout=90)
+    before = scores.messages[-1][1]
+    rules_file.write_text(
+        RULES.replace('version = "worker-test"', 'version = "worker-test-2"').replace(
+            "points = 4", "points = 6"
+        )
+    )
+    later = stored_event("page_view", t0 + 10, lead="lead-v", properties={"url": "/blog"})
+    with running_pipeline(env, ("worker",)):
+        produce(kafka_bootstrap, [topic_record(topic_prefix, later)])
+        scores.until(lambda vs: any(v["event_id"] == later["event_id"] for v in vs), timeout=90)
+    after = scores.messages[-1][1]
+    assert after["rules_version"] == "worker-test-2"
+    # The earlier credits were kept (not re-priced) and decayed; the blog view added 1.
+    decayed = before["score"] * 2 ** (-(10 - 1) / 86_400)
+    assert after["score"] == pytest.approx(decayed + 1, rel=1e-6)
+    scores.close()
