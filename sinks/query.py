@@ -80,7 +80,21 @@ def execute(client: Any, sql: str) -> QueryResult:
     except Exception as exc:  # noqa: BLE001 - surfaced with ClickHouse's own message
         raise QueryError(str(exc).strip()) from None
     rows = [tuple(jsonable(v) for v in row) for row in result.result_rows]
-    return QueryResult(list(result.column_names), rows)
+    columns = list(result.column_names)
+    if not columns and not rows:
+        columns = _describe(client, sql)
+    return QueryResult(columns, rows)
+
+
+def _describe(client: Any, sql: str) -> list[str]:
+    """Column names of a query that returned nothing (chDB then sends no header)."""
+    if sql.split(None, 1)[0].upper() not in ("SELECT", "WITH"):
+        return []
+    try:
+        described = client.query(f"DESCRIBE TABLE ({sql})", settings={"readonly": 1})
+    except Exception:  # noqa: BLE001 - a header is a nicety; the empty result stands
+        return []
+    return [str(row[0]) for row in described.result_rows]
 
 
 def run_query(settings: Settings, sql: str, timeout_s: float = 60.0) -> QueryResult:
@@ -98,6 +112,11 @@ def _direct(settings: Settings, sql: str) -> QueryResult:
     try:
         client = connect(settings, readonly=True, database=database_name(settings))
     except Exception as exc:  # noqa: BLE001 - e.g. the database does not exist yet
+        if "UNKNOWN_DATABASE" in str(exc):
+            raise QueryError(
+                f"no database {database_name(settings)!r} at {settings.clickhouse} yet: "
+                "start the sink (`leadscore sink`), which creates it"
+            ) from None
         raise QueryError(f"cannot open ClickHouse: {str(exc).strip()}") from None
     try:
         return execute(client, sql)

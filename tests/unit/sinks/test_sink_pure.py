@@ -15,8 +15,9 @@ from schemas.messages import LeadScore, StageChangeMessage
 from sinks.batch import Batch
 from sinks.query import QueryError, QueryResult, check_read_only
 from sinks.reports import format_table
-from sinks.rows import EVENTS, STAGE_CHANGES, BadMessage, table_specs, topic_tables
+from sinks.rows import EVENTS, STAGE_CHANGES, BadMessage, stage_line, table_specs, topic_tables
 from sinks.schema import migrations, statements
+from sinks.writer import DATA_ERROR_CODES, error_code
 
 AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -157,3 +158,17 @@ def test_format_table_aligns_numbers_right() -> None:
         "c     NULL",
     ]
     assert "(no rows)" in format_table(QueryResult(["x"], []))
+
+
+def test_stage_line_splices_coordinates_without_parsing() -> None:
+    assert (
+        stage_line(b'{"a":1}', "t-x", 2, 9) == b'{"_topic":"t-x","_partition":2,"_offset":9,"a":1}'
+    )
+    assert stage_line(b"{ }", "t", 0, 1) == b'{"_topic":"t","_partition":0,"_offset":1}'
+    assert stage_line(b"[1]", "t", 0, 0) is None and stage_line(None, "t", 0, 0) is None
+
+
+def test_error_codes_are_read_from_clickhouse_messages() -> None:
+    assert error_code(RuntimeError("Code: 27. DB::Exception: Cannot parse input")) == 27
+    assert error_code(ConnectionError("connection refused")) is None
+    assert 27 in DATA_ERROR_CODES and 241 not in DATA_ERROR_CODES  # 241: memory limit, retry
