@@ -5,18 +5,19 @@ saving a state costs nothing per id, and adding one copies a string, not a set. 
 have a fixed width; a hit only counts at a digest boundary.
 """
 
-import binascii
+from binascii import b2a_base64
 from hashlib import blake2b
 
 from scorer.limits import DEDUPE_BUCKET, DEDUPE_IDS, DEDUPE_PRUNE_AT, DIGEST_BYTES, DIGEST_WIDTH
 
 Seen = dict[int, str]
+_PRUNE_CHARS = DEDUPE_PRUNE_AT * DIGEST_WIDTH
 
 
 def digest(event_id: str) -> str:
-    """11 base64 characters of an 8-byte BLAKE2b digest (the "=" padding is dropped)."""
+    """The first 8 base64 characters (48 bits) of an 8-byte BLAKE2b digest."""
     raw = blake2b(event_id.encode(), digest_size=DIGEST_BYTES).digest()
-    return binascii.b2a_base64(raw, newline=False)[:DIGEST_WIDTH].decode("ascii")
+    return b2a_base64(raw, newline=False)[:DIGEST_WIDTH].decode("ascii")
 
 
 def bucket(at: float) -> int:
@@ -34,7 +35,7 @@ def contains(seen: Seen, key: str) -> bool:
 
 
 def count(seen: Seen) -> int:
-    return sum(len(joined) for joined in seen.values()) // DIGEST_WIDTH
+    return sum(map(len, seen.values())) // DIGEST_WIDTH
 
 
 def ids(seen: Seen) -> set[str]:
@@ -47,9 +48,9 @@ def ids(seen: Seen) -> set[str]:
 
 def remember(seen: Seen, key: str, at: float, latest: float) -> Seen:
     """A new map with `key` added; `latest` is the lead's latest event time."""
-    week = bucket(at)
+    week = int(at // DEDUPE_BUCKET)
     updated = {**seen, week: seen.get(week, "") + key}
-    if count(updated) >= DEDUPE_PRUNE_AT:
+    if sum(map(len, updated.values())) >= _PRUNE_CHARS:
         updated = _prune(updated, bucket(latest))
     return updated
 

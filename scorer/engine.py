@@ -44,104 +44,164 @@ its old windows are read with the new length until they age out; rescore to be e
 
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from math import isfinite
+from math import copysign, exp2, isfinite
 from typing import Any
 
 from scorer import caps, once
-from scorer.credits import Contribution
-from scorer.decay import value_at
+from scorer.credits import Contribution, credit
 from scorer.dedupe import contains, digest, remember
 from scorer.events import ScoringEvent
 from scorer.fit import evaluate
 from scorer.ledger import book, demote, restamp, result, score_at, set_traits
-from scorer.limits import RECENT_CREDITS
+from scorer.limits import CAP_LATENESS, MAX_CAP_WINDOWS, RECENT_CREDITS
 from scorer.matching import path_of
-from scorer.outputs import StageChange, Update
+from scorer.outputs import StageChange, Update, update
 from scorer.rules import Rule, Rules, Trigger
 from scorer.stages import RANK, higher_of, stage_for
-from scorer.state import LeadState
+from scorer.state import CapWindows, LeadState
+
+# Per rules object and event type, the rules and triggers that apply, unpacked once.
+# kind: 0 plain, 1 capped, 2 once_per; `matches` is None for rules without `where`;
+# `limit` is how many events of a cap window can get credit.
+_Step = tuple[Rule, str, float, Any, Any, int, int]
+_TriggerStep = tuple[Trigger, Any, bool]
+_Plan = tuple[tuple[_Step, ...], tuple[_TriggerStep, ...], bool]
+_Plans = dict[str, _Plan]
+# A pure cache: the plans of the last rules object used (compared by identity, and
+# referenced, so its id cannot be reused while it is cached).
+_CACHED: list[Any] = [None, {}]
 
 
-def _deltas(s: LeadState, rule: Rule, props: Mapping[str, Any], t: float, h: float) -> list[Any]:
-    """(credit time, points) pairs of a capped or once_per rule; updates its bookkeeping."""
-    if rule.cap is not None:
-        windows, deltas = caps.credit(s.caps.get(rule.id), rule.points, rule.cap, t, s.t_ref)
-        if deltas and windows is not None:
-            s.caps = {**s.caps, rule.id: windows}
-        return deltas
+def _plans_for(rules: Rules) -> _Plans:
+    if _CACHED[0] is not rules:
+        _CACHED[:] = [rules, {}]
+    plans: _Plans = _CACHED[1]
+    return plans
+
+
+def _compile(rules: Rules, event_type: str, plans: _Plans) -> _Plan:
+    rules_for = rules.rules_by_type.get(event_type) or rules.rules_by_type.get("*", ())
+    triggers_for = rules.triggers_by_type.get(event_type) or rules.triggers_by_type.get("*", ())
+    steps = tuple(
+        (
+            rule,
+            rule.id,
+            rule.points,
+            rule.matches if rule.where else None,
+            rule.matches_traits,
+            1 if rule.cap is not None else 2 if rule.once_per else 0,
+            caps.slots(rule.points, rule.cap) if rule.cap is not None else 0,
+        )
+        for rule in rules_for
+    )
+    trigger_steps = tuple(
+        (
+            trigger,
+            trigger.matches if trigger.where else None,
+            trigger.count > 1 and trigger.within is not None,
+        )
+        for trigger in triggers_for
+    )
+    plan = plans[event_type] = (steps, trigger_steps, event_type in rules.path_types)
+    return plan
+
+
+_NO_WINDOWS: dict[int, tuple[float, ...]] = {}  # shared, never modified
+
+
+def _capped(
+    current: CapWindows | None,
+    rule: Rule,
+    limit: int,
+    t: float,
+    latest: float,
+    eid: str,
+    out: list[Contribution],
+) -> CapWindows | None:
+    """Credit a capped rule into `out`; the rule's new windows, or None if unchanged.
+
+    The in-order cases (a later event in a window already held, or the first event of
+    a window after all held ones) are handled here; anything else by caps.credit.
+    """
+    cap = rule.cap
+    assert cap is not None
+    per, points = cap.per, rule.points
+    window = int(t // per)
+    closed, windows = current if current is not None else (None, _NO_WINDOWS)
+    if closed is None or window > closed:
+        before = windows.get(window)
+        if before is not None:
+            if t >= before[-1]:
+                n = len(before)
+                if n >= limit:
+                    return None
+                granted = copysign(min(abs(points), cap.points - n * abs(points)), points)
+                out.append(credit(rule.id, granted, eid, t, False))
+                return closed, {**windows, window: (*before, t)}
+        elif limit and (not windows or window > max(windows)):
+            oldest = int((latest - CAP_LATENESS) // per)
+            if window >= oldest:
+                if not windows or min(windows) >= oldest:
+                    kept = {**windows, window: (t,)}
+                else:
+                    kept = {w: times for w, times in windows.items() if w >= oldest}
+                    cut = max(w for w in windows if w < oldest)
+                    closed = cut if closed is None else max(closed, cut)
+                    kept[window] = (t,)
+                if len(kept) <= MAX_CAP_WINDOWS:
+                    granted = copysign(min(abs(points), cap.points), points)
+                    out.append(credit(rule.id, granted, eid, t, False))
+                    return closed, kept
+    updated, deltas = caps.credit(current, points, cap, t, latest)
+    for when, delta in deltas:
+        out.append(credit(rule.id, delta, eid, when, when != t))
+    return updated if deltas else None
+
+
+def _once(
+    s: LeadState,
+    rule: Rule,
+    props: Mapping[str, Any],
+    t: float,
+    h: float,
+    eid: str,
+    out: list[Contribution],
+) -> None:
     key = once.key_of(props, rule.once_per)
     if key is None:
-        return []
+        return
     keys, deltas = once.credit(s.once.get(rule.id, {}), key, rule.points, t, s.t_ref, h)
     if keys is not None:
         s.once = {**s.once, rule.id: keys}
-    return deltas
-
-
-def _apply_rules(
-    s: LeadState, event: ScoringEvent, props: Mapping[str, Any], rules: Rules
-) -> list[Contribution]:
-    """The credits of every matching rule, in file order (not yet booked)."""
-    t, eid, traits = event.at, event.event_id, s.traits
-    added: list[Contribution] = []
-    by_type = rules.rules_by_type
-    for rule in by_type.get(event.type) or by_type.get("*", ()):
-        if not rule.matches(props):
-            continue
-        if rule.matches_traits is not None and not rule.matches_traits(traits):
-            continue
-        if rule.cap is None and not rule.once_per:
-            added.append(Contribution(rule.id, rule.points, eid, t))
-            continue
-        for when, points in _deltas(s, rule, props, t, rules.half_life):
-            added.append(Contribution(rule.id, points, eid, when, when != t))
-    return added
+    for when, points in deltas:
+        out.append(credit(rule.id, points, eid, when, when != t))
 
 
 def _counted(s: LeadState, trigger: Trigger, t: float) -> bool:
     """Record a matching event for a counting trigger; True if the count is reached."""
-    if trigger.count <= 1 or trigger.within is None:
-        return True
-    count, before = trigger.count, s.counters.get(trigger.id, ())
-    times = (*before, t) if not before or t >= before[-1] else tuple(sorted((*before, t)))
-    window_start = t - trigger.within
-    if t == times[-1]:  # in order: only the latest `count` times can be in the window
+    count, within, before = trigger.count, trigger.within, s.counters.get(trigger.id, ())
+    assert within is not None
+    window_start = t - within
+    if not before or t >= before[-1]:  # in order: only the latest `count` times can count
+        times = (*before, t)
         reached = len(times) >= count and times[-count] > window_start
+        recent = times[-count:]
+        if recent[0] > window_start:  # t is the latest: nothing in `recent` has aged out
+            s.counters = {**s.counters, trigger.id: recent}
+            return reached
     else:
+        times = tuple(sorted((*before, t)))
         reached = bisect_right(times, t) - bisect_right(times, window_start) >= count
-    recent = times[-count:]
-    cutoff = times[-1] - trigger.within  # older times can never count again
+        recent = times[-count:]
+    cutoff = times[-1] - within  # older times can never count again
     s.counters = {**s.counters, trigger.id: recent[bisect_right(recent, cutoff) :]}
     return reached
 
 
-def _fire_triggers(
-    s: LeadState, event: ScoringEvent, props: Mapping[str, Any], rules: Rules
-) -> tuple[list[Contribution], Trigger | None]:
-    """Raise the score to the highest fired trigger's threshold at the event's time."""
-    fired: Trigger | None = None
-    by_type = rules.triggers_by_type
-    for trigger in by_type.get(event.type) or by_type.get("*", ()):
-        if not trigger.matches(props) or not _counted(s, trigger, event.at):
-            continue
-        if trigger.matches_traits is not None and not trigger.matches_traits(s.traits):
-            continue
-        if fired is None or RANK[trigger.raise_to] > RANK[fired.raise_to]:
-            fired = trigger
-    if fired is None:
-        return [], None
-    boost = rules.threshold(fired.raise_to) - score_at(s, event.at, rules)
-    if boost <= 0:
-        return [], fired
-    boosts = [Contribution(fired.id, boost, event.event_id, event.at)]
-    book(s, boosts, rules)
-    return boosts, fired
-
-
-def _properties(event: ScoringEvent, rules: Rules) -> Mapping[str, Any]:
-    """Event properties plus `path`, derived from `url` when a condition needs it."""
+def _properties(event: ScoringEvent) -> Mapping[str, Any]:
+    """Event properties plus `path`, derived from `url` (for types whose conditions read it)."""
     props = event.properties
-    if event.type in rules.path_types and "path" not in props:
+    if "path" not in props:
         url = props.get("url")
         if isinstance(url, str):
             return {**props, "path": path_of(url)}
@@ -155,32 +215,76 @@ def _tipping_rule(added: list[Contribution], up: bool) -> str | None:
     return max(credits, key=lambda c: abs(c.points)).rule_id
 
 
+def _duplicate(state: LeadState) -> Update:
+    return Update(state, state.score_ref, state.stage, state.t_ref, state.fit_grade, (), None, True)
+
+
 def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     """The lead's state after `event`. A repeated event_id changes nothing (duplicate=True)."""
     key = digest(event.event_id)
     if contains(state.seen, key):
-        return Update(
-            state, state.score_ref, state.stage, state.t_ref, state.fit_grade, (), None, True
-        )
+        return _duplicate(state)
     t = event.at
     if not isfinite(t):
         raise ValueError(f"event {event.event_id!r} has no usable time: {t!r}")
+    plans = _CACHED[1] if _CACHED[0] is rules else _plans_for(rules)
+    plan = plans.get(event.type)
+    steps, trigger_steps, needs_path = plan or _compile(rules, event.type, plans)
     s = state.copy()
     if s.version != rules.version:
         restamp(s, rules)
+    h = rules.half_life
     changes: list[StageChange] = []
     if t > s.t_ref:  # decay to the event's time first, so credits at t add at face value
+        decayed = s.score_ref * exp2((s.t_ref - t) / h)
         if s.stage != "cold":
-            changes = demote(s, t, rules)
-        s.score_ref, s.t_ref = value_at(s.score_ref, s.t_ref, t, rules.half_life), t
+            entry = rules.hot if s.stage == "hot" else rules.warm
+            theta = entry - rules.hysteresis
+            if not decayed > theta * _NO_CROSSING:  # possibly crossed: the exact test
+                changes = demote(s, t, rules)
+        s.score_ref, s.t_ref = decayed, t
     if event.traits:
         set_traits(s, event.traits, rules)
-    props = _properties(event, rules)
-    added = _apply_rules(s, event, props, rules)
+    props = _properties(event) if needs_path else event.properties
+    traits, eid, latest = s.traits, event.event_id, s.t_ref
+    added: list[Contribution] = []
+    held = s.caps
+    changed: dict[str, CapWindows] | None = None
+    for rule, rule_id, points, matches, matches_traits, kind, limit in steps:
+        if matches is not None and not matches(props):
+            continue
+        if matches_traits is not None and not matches_traits(traits):
+            continue
+        if kind == 0:
+            added.append(credit(rule_id, points, eid, t, False))
+        elif kind == 1:
+            windows = _capped(held.get(rule_id), rule, limit, t, latest, eid, added)
+            if windows is not None:
+                if changed is None:
+                    changed = dict(held)
+                changed[rule_id] = windows
+        else:
+            _once(s, rule, props, t, h, eid, added)
+    if changed is not None:
+        s.caps = changed
     if added:
         book(s, added, rules)
-    boosts, fired = _fire_triggers(s, event, props, rules)
-    added += boosts
+    fired: Trigger | None = None
+    for trigger, matches, counting in trigger_steps:
+        if matches is not None and not matches(props):
+            continue
+        if counting and not _counted(s, trigger, t):
+            continue
+        if trigger.matches_traits is not None and not trigger.matches_traits(s.traits):
+            continue
+        if fired is None or RANK[trigger.raise_to] > RANK[fired.raise_to]:
+            fired = trigger
+    if fired is not None:
+        boost = rules.threshold(fired.raise_to) - score_at(s, t, rules)
+        if boost > 0:
+            boosts = [credit(fired.id, boost, eid, t, False)]
+            book(s, boosts, rules)
+            added += boosts
     s.seen = remember(s.seen, key, t, s.t_ref)
     if added:
         s.recent = (*s.recent, *added)[-RECENT_CREDITS:]
@@ -190,13 +294,19 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     if stage != s.stage:
         up = RANK[stage] > RANK[s.stage]
         by_trigger = fired is not None and up and stage == fired.raise_to
-        cause, rule_id = ("trigger", fired.id) if by_trigger and fired else ("event", None)
-        rule_id = rule_id or _tipping_rule(added, up)
-        changes.append(
-            StageChange(s.stage, stage, s.score_ref, s.t_ref, cause, event.event_id, rule_id)
-        )
+        cause, tipping = ("trigger", fired.id) if by_trigger and fired else ("event", None)
+        tipping = tipping or _tipping_rule(added, up)
+        changes.append(StageChange(s.stage, stage, s.score_ref, s.t_ref, cause, eid, tipping))
         s.stage = stage
-    return result(s, s.t_ref, added, changes, rules)
+    last = changes[-1] if changes else None
+    return update(
+        s, s.score_ref, s.stage, s.t_ref, s.fit_grade, tuple(added), last, False, tuple(changes)
+    )
+
+
+# Demotions are only looked for when the decayed score is not clearly above the exit
+# threshold; the margin covers rounding differences between exp2 and the exact crossing.
+_NO_CROSSING = 1.0 + 1e-9
 
 
 def update_traits(state: LeadState, traits: Mapping[str, Any], at: float, rules: Rules) -> Update:

@@ -90,11 +90,18 @@ def book(s: LeadState, added: list[Contribution], rules: Rules) -> None:
     h, ref, score = rules.half_life, s.t_ref, s.score_ref
     sums = dict(s.sums)
     for c in added:
-        score += c.points if c.at == ref else c.points * exp2((c.at - ref) / h)
-        entry = sums.get(c.rule_id)
-        sums[c.rule_id] = (
-            (c.points, c.at) if entry is None else add_credit(*entry, c.points, c.at, h)
-        )
+        points, at, rule_id = c.points, c.at, c.rule_id
+        score += points if at == ref else points * exp2((at - ref) / h)
+        entry = sums.get(rule_id)
+        if entry is None:
+            sums[rule_id] = (points, at)
+        else:  # decay.add_credit, inline
+            value, since = entry
+            sums[rule_id] = (
+                (value * exp2((since - at) / h) + points, at)
+                if at >= since
+                else (value + points * exp2((at - since) / h), since)
+            )
     s.score_ref, s.sums = score, sums
 
 

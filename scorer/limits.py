@@ -13,9 +13,11 @@ DEDUPE_PRUNE_AT: Final = 11_000
 # Ids are bucketed by week of event time; the current and previous week are always kept,
 # so an id is remembered for at least DEDUPE_DAYS days (weeks keep the JSON small).
 DEDUPE_BUCKET: Final = 7 * 86_400.0
-# 8 bytes of BLAKE2b per id (11 base64 characters): ~3e-12 collision odds among 10,000 ids.
+# 48 bits of BLAKE2b per id (8 base64 characters: the first 6 bytes of an 8-byte digest,
+# so states written with 11-character digests load by truncation). A new event is taken
+# for a duplicate by mistake with odds under 10,000 / 2^48 ~ 4e-11.
 DIGEST_BYTES: Final = 8
-DIGEST_WIDTH: Final = 11
+DIGEST_WIDTH: Final = 8
 
 # Credits listed one by one in explanations; older ones are summed per rule. Six keeps a
 # typical 50-event lead under 2 KB of JSON while showing what moved the score lately.

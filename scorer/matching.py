@@ -42,6 +42,11 @@ def _equals(expected: Any) -> Check:
     if _is_number(expected):
         return lambda v: v.__class__ in _NUMBERS and v == expected
     if "*" in expected:
+        head, _, tail = expected.partition("*")
+        if tail == "":  # "/pricing*", the common form: a prefix test, no regex
+            return lambda v: v.__class__ is str and v.startswith(head)
+        if head == "" and "*" not in tail:  # "*@acme.com"
+            return lambda v: v.__class__ is str and v.endswith(tail)
         match = _glob(expected)
         return lambda v: v.__class__ is str and match(v) is not None
     return lambda v: v.__class__ is str and v == expected
@@ -72,12 +77,34 @@ def _check(condition: Any) -> Check:
     return lambda v: all(check(v) for check in checks)
 
 
+def _fused(name: str, condition: Any) -> Predicate | None:
+    """One-lookup predicates for the most common single conditions (no nested call)."""
+    if isinstance(condition, str):
+        head, star, tail = condition.partition("*")
+        if not star:
+            return lambda props: (v := props.get(name)).__class__ is str and v == condition
+        if not tail:
+            return lambda props: (v := props.get(name)).__class__ is str and v.startswith(head)
+        return None
+    if isinstance(condition, Mapping) and len(condition) == 1:
+        ((op, arg),) = condition.items()
+        if op == "gte":
+            return lambda props: (v := props.get(name)).__class__ in _NUMBERS and v >= arg
+        if op == "exists":
+            wanted = bool(arg)
+            return lambda props: (props.get(name) is not None) == wanted
+    return None
+
+
 def compile_where(where: Mapping[str, Any]) -> Predicate:
     """A predicate over a property mapping; `where` must have passed `where_problems`."""
     pairs = [(name, _check(condition)) for name, condition in where.items()]
     if not pairs:
         return lambda props: True
     if len(pairs) == 1:
+        fused = _fused(*next(iter(where.items())))
+        if fused is not None:
+            return fused
         name, check = pairs[0]
         return lambda props: check(props.get(name, _MISSING))
     return lambda props: all(check(props.get(name, _MISSING)) for name, check in pairs)
