@@ -21,25 +21,16 @@ from leadscore.settings import Settings
 from schemas import topics
 from scorer import (
     Rules,
-    Update,
-    advance,
-    apply_event,
-    merge,
-    new_state,
     next_crossing,
     state_from_dict,
-    state_to_dict,
-    update_traits,
 )
 from streams import commands
-from streams.conversion import change_message, epoch, score_message, scoring_event
+from streams.conversion import outcome_traits
+from streams.profile import SCORE, step
 from streams.schedule import CrossingSchedule
 
 log = logging.getLogger("leadscore.worker")
 
-# Recent stage changes kept per profile so a redelivered event re-emits what it
-# caused (a crash may lose an output the changelog already recorded). Bounded.
-RECENT_CHANGES = 8
 # How often due decay crossings are turned into ticks: well inside the 1 s promise.
 TIMER_INTERVAL_S = 0.2
 
@@ -98,6 +89,7 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
     pipeline = Pipeline(app)
     event_topics = app.topic(*topics.all_event_topics(prefix), key_type=bytes)
     scoring_input = app.topic(prefix + topics.SCORING_INPUT, key_type=bytes)
+    outcomes = app.topic(prefix + topics.LEAD_OUTCOMES, key_type=bytes)
     scores_out = app.topic(prefix + topics.LEAD_SCORES, key_type=bytes)
     changes_out = app.topic(prefix + topics.LEAD_STAGE_CHANGES, key_type=bytes)
     identity = app.Table("identity", default=None, partitions=settings.partitions)
@@ -125,80 +117,31 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
             profile = known or commands.anonymous_profile(anonymous)
             await route(profile, commands.event_command(event))
 
-    async def emit(
-        profile: str, entry: dict[str, Any], update: Update, event_id: str | None
-    ) -> None:
-        identified = not commands.is_anonymous(profile)
-        key = profile.encode()
-        score = score_message(profile, update, rules, identified, event_id)
-        entry["last_score"] = score
-        await scores_out.send(key=key, value=score)
-        for change in update.changes or ((update.change,) if update.change else ()):
-            message = change_message(profile, change, update, rules.version, identified)
-            entry["recent"] = (entry.get("recent", []) + [message])[-RECENT_CHANGES:]
-            await changes_out.send(key=key, value=message)
-
-    async def store(profile: str, entry: dict[str, Any], update: Update) -> None:
-        entry["state"] = state_to_dict(update.state)
-        profiles[profile] = entry
-        pipeline.schedule.set(profile, fire_time(next_crossing(update.state, rules), time.time()))
-
-    async def resend(profile: str, entry: dict[str, Any], event_id: str) -> None:
-        """A redelivered event re-emits what it caused: after a crash the table may hold
-        the update while its outputs were lost. Repeats are dropped by change_id, and the
-        compacted lead-scores only needs the latest score again."""
-        key = profile.encode()
-        for message in entry.get("recent", []):
-            if message["event_id"] == event_id:
-                await changes_out.send(key=key, value=message)
-        last = entry.get("last_score")
-        if last is not None and last["event_id"] == event_id:
-            await scores_out.send(key=key, value=last)
+    @app.agent(outcomes, supervisor_strategy=CrashingSupervisor)
+    async def apply_outcomes(stream: faust.StreamT[dict[str, Any]]) -> None:
+        async for outcome in stream:
+            try:
+                traits, at = outcome_traits(outcome, time.time())
+            except (KeyError, TypeError, ValueError) as exc:
+                log.error("undecodable outcome skipped: %r", exc)
+                continue
+            await route(outcome["lead_id"], commands.traits(traits, at))
 
     @app.agent(scoring_input, supervisor_strategy=CrashingSupervisor)
     async def score(stream: faust.StreamT[dict[str, Any]]) -> None:
         async for key, command in stream.items():
             profile = key.decode() if isinstance(key, bytes) else str(key)
-            entry = dict(profiles.get(profile) or {})
-            if "merged_into" in entry:
-                # A straggler for a merged anonymous profile belongs to its lead.
-                await route(entry["merged_into"], command)
-                continue
-            state = state_from_dict(entry["state"]) if "state" in entry else new_state()
-            kind = command["kind"]
-            if kind == commands.EVENT:
-                try:
-                    event = scoring_event(command["event"])
-                except (KeyError, TypeError, ValueError) as exc:
-                    # Not produced by our collector; it can never be scored. Visible, skipped.
-                    log.error("undecodable event for %s skipped: %r", profile, exc)
-                    continue
-                update = apply_event(state, event, rules)
-                if update.duplicate:
-                    await resend(profile, entry, event.event_id)
-                    continue
-                await emit(profile, entry, update, event.event_id)
-                await store(profile, entry, update)
-            elif kind == commands.MERGE_OUT:
-                profiles[profile] = {"merged_into": command["into"]}
-                pipeline.schedule.set(profile, None)
-                if "state" in entry:
-                    await route(command["into"], commands.absorb(profile, entry["state"]))
-            elif kind == commands.ABSORB:
-                update = merge(state, state_from_dict(command["state"]), rules)
-                await emit(profile, entry, update, None)
-                await store(profile, entry, update)
-            elif kind == commands.TICK:
-                update = advance(state, time.time(), rules)
-                if update.change is not None:
-                    await emit(profile, entry, update, None)
-                await store(profile, entry, update)
-            elif kind == commands.TRAITS:
-                update = update_traits(state, command["traits"], command["at"], rules)
-                await emit(profile, entry, update, None)
-                await store(profile, entry, update)
-            else:
-                log.error("unknown command %r for %s; skipped", kind, profile)
+            result = step(profile, profiles.get(profile), command, rules, time.time())
+            for kind, message in result.emit:
+                await (scores_out if kind == SCORE else changes_out).send(
+                    key=profile.encode(), value=message
+                )
+            for target, forwarded in result.forward:
+                await route(target, forwarded)
+            if result.entry is not None:
+                profiles[profile] = result.entry
+            if result.reschedule:
+                pipeline.schedule.set(profile, fire_time(result.crossing, time.time()))
 
     rebuild = {"needed": True}
 
@@ -227,4 +170,4 @@ def rebuild_schedule(pipeline: Pipeline, profiles: Any, rules: Rules) -> None:
     log.info("decay schedule rebuilt: %d profiles due later", len(pipeline.schedule))
 
 
-__all__ = ["Pipeline", "create_app", "rebuild_schedule", "epoch"]
+__all__ = ["Pipeline", "create_app", "faust_settings", "rebuild_schedule"]

@@ -65,3 +65,17 @@ def change_message(
         "rule_id": change.rule_id,
         "contributions": _contributions(update),
     }
+
+
+def outcome_traits(outcome: dict[str, Any], now: float) -> tuple[dict[str, Any], float]:
+    """CRM feedback as lead traits, so rules can use them (`where_traits`).
+
+    A won deal makes the lead a customer unless the CRM said otherwise; any traits the
+    CRM sent (customer_status = "dormant", say) are taken as they are.
+    """
+    traits: dict[str, Any] = {"last_outcome": outcome["outcome"]}
+    if outcome["outcome"] == "won":
+        traits["customer_status"] = "customer"
+    traits.update(outcome.get("traits") or {})
+    at = epoch(outcome["at"]) if outcome.get("at") else now
+    return traits, at
