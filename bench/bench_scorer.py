@@ -128,6 +128,47 @@ def typical_size(rules_path: Path = RULES_PATH) -> tuple[int, int]:
     return sizes[len(sizes) // 2], sizes[-1]
 
 
+def per_step_costs(wire: list[str]) -> dict[str, float]:
+    """Microseconds of CPU per call of the pieces an event costs, same run (best of 5)."""
+    import timeit
+
+    from scorer.credits import credit
+    from scorer.dedupe import digest
+    from scorer.outputs import update
+
+    rules = load_rules(RULES_PATH)
+    state = new_state()
+    for line in make_wire(30, 1, seed=5):
+        state = apply_event(state, decode(line)[1], rules).state
+    props = {"url": "https://www.acme.test/pricing?utm_source=news", "dwell_ms": 45_000}
+    view = ScoringEvent(
+        "0f8fad5b-d9cb-469f-a165-00000000000a", "page_view", state.t_ref + 60, props
+    )
+    click = ScoringEvent("0f8fad5b-d9cb-469f-a165-00000000000b", "email_click", state.t_ref, {})
+    stored = state_to_dict(state)
+    text = json.dumps(stored)
+    names = {
+        "decode one event (json.loads + ScoringEvent)": lambda: decode(wire[0]),
+        "apply_event: pricing page view (3 capped rules, path, counting trigger)": lambda: (
+            apply_event(state, view, rules)
+        ),
+        "apply_event: email click (one plain rule)": lambda: apply_event(state, click, rules),
+        "event id digest (BLAKE2b, 8 base64 chars)": lambda: digest(view.event_id),
+        "LeadState.copy()": state.copy,
+        "one Contribution (slot-set)": lambda: credit("pricing", 5.0, "e", 1.0, False),
+        "one Update (slot-set)": lambda: update(state, 1.0, "hot", 1.0, "D", (), None, False, ()),
+        "dict copy with one key replaced (10 keys)": lambda: {**stored, "s": 1.0},
+        "state_to_dict (30-event lead)": lambda: state_to_dict(state),
+        "state_from_dict (30-event lead)": lambda: state_from_dict(stored),
+        "json.dumps of that state": lambda: json.dumps(stored),
+        "json.loads of that state": lambda: json.loads(text),
+    }
+    return {
+        name: min(timeit.repeat(fn, number=5_000, repeat=5)) / 5_000 * 1e6
+        for name, fn in names.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=300_000)
@@ -150,6 +191,10 @@ def main() -> None:
     print(f"apply_event alone (difference of the two):  {n / apply_only:>9,.0f} events/s")
     print(f"decode + state JSON load/apply/dump:        {n / stored:>9,.0f} events/s")
     print(f"state JSON after 50 events: median {median} B, max {largest} B (200 leads)")
+    print(f"apply_event alone / decode only: {baseline / apply_only:.2f}")
+    print(f"apply_event alone: {apply_only / n * 1e6:.1f} us/event; per step (us, same run):")
+    for name, micros in per_step_costs(wire).items():
+        print(f"  {micros:6.2f}  {name}")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,11 @@ Callers treat a LeadState as immutable: the engine copies before it changes anyt
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from math import exp2
 from typing import Any
 
-from scorer.credits import Contribution
-from scorer.decay import value_at
+from scorer.credits import Contribution, credit
+from scorer.limits import DIGEST_WIDTH
 
 # Per capped rule: (last closed window index or None, {window index: credited times, sorted}).
 CapWindows = tuple[int | None, dict[int, tuple[float, ...]]]
@@ -60,100 +61,150 @@ def new_state() -> LeadState:
     return LeadState()
 
 
+# The stored layout (a dict with short keys; empty parts are left out):
+#   v version, st stage, s score_ref, t t_ref, h half_life, tr traits, fp fit points,
+#   fg fit grade ("" for D), r per-rule sums as of t_ref,
+#   i applied ids: [week, digests, week, digests, ...] (see dedupe.py),
+#   w cap windows: {rule: [closed or null, window, [ms before t_ref, ...], window, ...]},
+#   o once_per keys: {rule: {key: at}}, k trigger times: {trigger: [ms before t_ref, ...]},
+#   x recent credits: [[event_id, at, (1 if displaced,) rule, points, rule, points...], ...]
+# Times in cap windows and trigger counters are whole milliseconds before t_ref (9 digits
+# instead of 17): they are only compared and ordered, and a credit withdrawn at a
+# millisecond-rounded time is off by under 1e-9 of its points. Flat lists of numbers keep
+# both the JSON and the conversion per element cheap. States written before this layout
+# ("d" ids with 11-character digests, "c" windows keyed by strings) still load.
+
+
 def _recent_to_list(recent: tuple[Contribution, ...]) -> list[list[Any]]:
     """Credits grouped per (event, time): [event_id, at, (1 if displaced,) rule, points, ...]."""
     groups: dict[tuple[str, float, bool], list[Any]] = {}
     for c in recent:
-        group = groups.setdefault((c.event_id, c.at, c.displaced), [])
-        group += [c.rule_id, c.points]
-    return [
-        [eid, at, *([1] if displaced else []), *pairs]
-        for (eid, at, displaced), pairs in groups.items()
-    ]
+        row = groups.get((c.event_id, c.at, c.displaced))
+        if row is None:
+            row = groups[c.event_id, c.at, c.displaced] = (
+                [c.event_id, c.at, 1] if c.displaced else [c.event_id, c.at]
+            )
+        row += (c.rule_id, c.points)
+    return list(groups.values())
 
 
 def _recent_from_list(rows: list[list[Any]]) -> tuple[Contribution, ...]:
-    credits = []
+    out = []
     for row in rows:
-        displaced = not isinstance(row[2], str)
-        pairs = row[3:] if displaced else row[2:]
-        for i in range(0, len(pairs), 2):
-            credits.append(
-                Contribution(pairs[i], float(pairs[i + 1]), row[0], float(row[1]), displaced)
-            )
-    return tuple(credits)
-
-
-def _offsets(t_ref: float, times: tuple[float, ...]) -> list[int]:
-    """Times as whole milliseconds before t_ref: 9 digits instead of 17.
-
-    Used for cap windows and trigger counters, which only compare and order times; a
-    credit withdrawn at a millisecond-rounded time is off by under 1e-9 of its points.
-    """
-    return [round((t_ref - t) * 1000) for t in times]
-
-
-def _times(t_ref: float, offsets: list[int]) -> tuple[float, ...]:
-    return tuple(t_ref - ms / 1000 for ms in offsets)
-
-
-def _short(value: float) -> float:
-    """Nine decimals: per-rule sums only explain the score, which is kept exact."""
-    return round(value, 9)
+        eid, at = str(row[0]), float(row[1])
+        displaced = row[2].__class__ is not str
+        start = 3 if displaced else 2
+        for i in range(start, len(row), 2):
+            out.append(credit(str(row[i]), float(row[i + 1]), eid, at, displaced))
+    return tuple(out)
 
 
 def state_to_dict(s: LeadState) -> dict[str, Any]:
     """A JSON-serializable dict with short keys; empty parts are left out."""
-    out: dict[str, Any] = {
-        "v": s.version,
-        "st": s.stage,
-        "s": s.score_ref,
-        "t": s.t_ref,
-        "h": s.half_life,
-    }
-    parts: dict[str, Any] = {
-        "tr": s.traits,
-        "fp": s.fit_points,
-        "fg": "" if s.fit_grade == "D" else s.fit_grade,
-        # Per-rule sums are written as of t_ref: one number each instead of two.
-        "r": {
-            rule: _short(value_at(v, t, s.t_ref, s.half_life)) for rule, (v, t) in s.sums.items()
-        },
-        "d": {str(week): joined for week, joined in s.seen.items()},
-        "c": {
-            rule: [closed, {str(w): _offsets(s.t_ref, times) for w, times in windows.items()}]
-            for rule, (closed, windows) in s.caps.items()
-        },
-        "o": s.once,
-        "k": {trigger: _offsets(s.t_ref, times) for trigger, times in s.counters.items()},
-        "x": _recent_to_list(s.recent),
-    }
-    out.update((key, value) for key, value in parts.items() if value)
+    t_ref, h = s.t_ref, s.half_life
+    out: dict[str, Any] = {"v": s.version, "st": s.stage, "s": s.score_ref, "t": t_ref, "h": h}
+    if s.traits:
+        out["tr"] = s.traits
+    if s.fit_points:
+        out["fp"] = s.fit_points
+    if s.fit_grade != "D":
+        out["fg"] = s.fit_grade
+    if s.sums:
+        # Per-rule sums are written as of t_ref, one number each, with nine decimals: they
+        # only explain the score, which is kept exact.
+        out["r"] = {rule: round(v * exp2((t - t_ref) / h), 9) for rule, (v, t) in s.sums.items()}
+    if s.seen:
+        out["i"] = [x for pair in s.seen.items() for x in pair]
+    if s.caps:
+        windows: dict[str, list[Any]] = {}
+        for rule, (closed, held) in s.caps.items():
+            row: list[Any] = [closed]
+            for w, times in held.items():
+                row += (w, [round((t_ref - t) * 1000) for t in times])
+            windows[rule] = row
+        out["w"] = windows
+    if s.once:
+        out["o"] = s.once
+    if s.counters:
+        out["k"] = {
+            trigger: [round((t_ref - t) * 1000) for t in times]
+            for trigger, times in s.counters.items()
+        }
+    if s.recent:
+        out["x"] = _recent_to_list(s.recent)
     return out
+
+
+def _windows(t_ref: float, rows: Mapping[str, list[Any]]) -> dict[str, CapWindows]:
+    caps: dict[str, CapWindows] = {}
+    for rule, row in rows.items():
+        closed = row[0]
+        if closed is not None:
+            closed = int(closed)
+        caps[rule] = (
+            closed,
+            {
+                int(row[i]): tuple([t_ref - ms / 1000 for ms in row[i + 1]])
+                for i in range(1, len(row), 2)
+            },
+        )
+    return caps
+
+
+def _legacy_windows(t_ref: float, rows: Mapping[str, Any]) -> dict[str, CapWindows]:
+    """Cap windows as written before the flat layout: {rule: [closed, {"w": [ms, ...]}]}."""
+    return {
+        rule: (
+            closed,
+            {int(w): tuple(t_ref - ms / 1000 for ms in ms_list) for w, ms_list in held.items()},
+        )
+        for rule, (closed, held) in rows.items()
+    }
+
+
+def _legacy_ids(weeks: Mapping[str, str]) -> dict[int, str]:
+    """Applied ids as written before 8-character digests: 11 characters each, truncated."""
+    return {
+        int(week): "".join(joined[i : i + DIGEST_WIDTH] for i in range(0, len(joined), 11))
+        for week, joined in weeks.items()
+    }
 
 
 def state_from_dict(d: Mapping[str, Any]) -> LeadState:
     """The inverse of state_to_dict; raises ValueError on anything it did not write."""
     try:
         t_ref = float(d["t"])
-        return LeadState(
-            version=str(d["v"]),
-            traits=dict(d.get("tr", {})),
-            stage=str(d["st"]),
-            score_ref=float(d["s"]),
-            t_ref=t_ref,
-            fit_points=float(d.get("fp", 0.0)),
-            fit_grade=str(d.get("fg") or "D"),
-            sums={rule: (float(v), float(d["t"])) for rule, v in d.get("r", {}).items()},
-            seen={int(week): str(joined) for week, joined in d.get("d", {}).items()},
-            caps={
-                rule: (closed, {int(w): _times(t_ref, ms) for w, ms in windows.items()})
-                for rule, (closed, windows) in d.get("c", {}).items()
-            },
-            once={rule: dict(keys) for rule, keys in d.get("o", {}).items()},
-            counters={trigger: _times(t_ref, ms) for trigger, ms in d.get("k", {}).items()},
-            recent=_recent_from_list(d.get("x", [])),
-            half_life=float(d["h"]),
+        ids = d.get("i")
+        seen = (
+            {int(ids[i]): str(ids[i + 1]) for i in range(0, len(ids), 2)}
+            if ids is not None
+            else _legacy_ids(d.get("d", {}))
         )
-    except (KeyError, TypeError, ValueError) as error:
+        windows = d.get("w")
+        caps = (
+            _windows(t_ref, windows)
+            if windows is not None
+            else _legacy_windows(t_ref, d.get("c", {}))
+        )
+        traits = d.get("tr")
+        return LeadState(
+            str(d["v"]),
+            dict(traits) if traits else {},
+            str(d["st"]),
+            float(d["s"]),
+            t_ref,
+            float(d.get("fp", 0.0)),
+            str(d.get("fg") or "D"),
+            {rule: (float(v), t_ref) for rule, v in d.get("r", {}).items()},
+            seen,
+            caps,
+            {rule: dict(keys) for rule, keys in d.get("o", {}).items()},
+            {
+                trigger: tuple([t_ref - ms / 1000 for ms in offsets])
+                for trigger, offsets in d.get("k", {}).items()
+            },
+            _recent_from_list(d.get("x", ())),
+            float(d["h"]),
+        )
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
         raise ValueError(f"not a leadscore state: {error!r}") from error

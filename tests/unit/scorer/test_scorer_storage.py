@@ -1,0 +1,91 @@
+"""Stored layout, states written by the previous layout, and the hot path's shortcuts."""
+
+import base64
+import hashlib
+import json
+
+from scorer_rulebook import DAY, SPEC, T0, event, view
+
+from scorer import (
+    Contribution,
+    Update,
+    apply_event,
+    new_state,
+    parse_rules,
+    rescore,
+    state_from_dict,
+    state_to_dict,
+)
+from scorer.credits import credit
+from scorer.matching import compile_where
+from scorer.outputs import update
+
+RULES = parse_rules(SPEC)
+
+
+def _old_digest(event_id: str) -> str:
+    raw = hashlib.blake2b(event_id.encode(), digest_size=8).digest()
+    return base64.b64encode(raw).decode()[:11]
+
+
+def test_a_state_in_the_previous_layout_still_loads() -> None:
+    """11-character id digests under "d", cap windows keyed by strings under "c"."""
+    old = {
+        "v": "v1",
+        "st": "cold",
+        "s": 11.0,
+        "t": T0,
+        "h": 14 * DAY,
+        "r": {"any-page": 1.0, "pricing": 10.0},
+        "d": {str(int(T0 // (7 * DAY))): _old_digest("a") + _old_digest("b")},
+        "c": {"pricing": [None, {str(int(T0 // DAY)): [60_000, 0]}]},
+        "x": [["b", T0, "any-page", 1.0, "pricing", 5.0]],
+    }
+    state = state_from_dict(json.loads(json.dumps(old)))
+    assert state.caps == {"pricing": (None, {int(T0 // DAY): (T0 - 60, T0)})}
+    assert apply_event(state, view("a", T0, "/pricing"), RULES).duplicate
+    assert apply_event(state, view("b", T0, "/pricing"), RULES).duplicate
+    fresh = apply_event(state, view("c", T0 + 1, "/pricing"), RULES)
+    assert not fresh.duplicate  # the window is full: only any-page credits it
+    assert [(c.rule_id, c.points) for c in fresh.contributions] == [("any-page", 1.0)]
+    assert state_from_dict(state_to_dict(state)).caps == state.caps
+
+
+def test_a_state_with_displaced_credits_round_trips_exactly() -> None:
+    events = [view(f"v{i}", T0 + i * 3600, "/pricing") for i in range(4)]
+    state, _ = rescore(events, RULES)
+    state = apply_event(state, view("late", T0 - 60, "/pricing"), RULES).state
+    assert any(c.displaced for c in state.recent)
+    stored = json.loads(json.dumps(state_to_dict(state)))
+    copy = state_from_dict(stored)
+    assert state_to_dict(copy) == stored
+    assert sorted(copy.recent, key=repr) == sorted(state.recent, key=repr)
+    assert (copy.caps, copy.counters, copy.seen) == (state.caps, state.counters, state.seen)
+
+
+def test_the_slot_set_constructors_build_ordinary_objects() -> None:
+    assert credit("r", 2.0, "e", T0, True) == Contribution("r", 2.0, "e", T0, True)
+    state = new_state()
+    built = update(state, 1.0, "warm", T0, "B", (), None, False, ())
+    assert built == Update(state, 1.0, "warm", T0, "B", (), None, False)
+    assert repr(built) == repr(Update(state, 1.0, "warm", T0, "B", (), None, False))
+
+
+def test_alternating_rules_objects_each_score_by_their_own_rules() -> None:
+    """Compiled dispatch is cached per rules object; another object must not reuse it."""
+    richer = parse_rules(SPEC.replace("points = 30", "points = 50"))
+    for _ in range(3):
+        assert apply_event(new_state(), event("f", "form_submit", T0), RULES).score == 30.0
+        assert apply_event(new_state(), event("f", "form_submit", T0), richer).score == 50.0
+
+
+def test_single_conditions_keep_strict_types() -> None:
+    assert not compile_where({"dwell_ms": {"gte": 1}})({"dwell_ms": True})
+    assert compile_where({"dwell_ms": {"gte": 1}})({"dwell_ms": 1.5})
+    assert not compile_where({"dwell_ms": {"gte": 1}})({"dwell_ms": "5"})
+    assert not compile_where({"machine": {"exists": True}})({"machine": None})
+    assert compile_where({"machine": {"exists": False}})({})
+    assert compile_where({"email": "*@acme.test"})({"email": "a@acme.test"})
+    assert not compile_where({"email": "*@acme.test"})({"email": 5})
+    assert not compile_where({"plan": "pro"})({"plan": ["pro"]})
+    assert not compile_where({"path": "/p*"})({"path": None})
