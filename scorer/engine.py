@@ -67,15 +67,18 @@ _Step = tuple[Rule, str, float, Any, Any, int, int]
 _TriggerStep = tuple[Trigger, Any, bool]
 _Plan = tuple[tuple[_Step, ...], tuple[_TriggerStep, ...], bool]
 _Plans = dict[str, _Plan]
-# A pure cache: the plans of the last rules object used (compared by identity, and
-# referenced, so its id cannot be reused while it is cached).
-_CACHED: list[Any] = [None, {}]
+# A pure cache: the plans of the last rules object used, as one (rules, plans) pair that
+# is replaced whole (threads see either pair), compared by identity and referenced, so
+# the rules object's id cannot be reused while it is cached.
+_CACHED: list[tuple[Any, _Plans]] = [(None, {})]
 
 
 def _plans_for(rules: Rules) -> _Plans:
-    if _CACHED[0] is not rules:
-        _CACHED[:] = [rules, {}]
-    plans: _Plans = _CACHED[1]
+    cached = _CACHED[0]
+    if cached[0] is rules:
+        return cached[1]
+    plans: _Plans = {}
+    _CACHED[0] = (rules, plans)
     return plans
 
 
@@ -227,7 +230,8 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     t = event.at
     if not isfinite(t):
         raise ValueError(f"event {event.event_id!r} has no usable time: {t!r}")
-    plans = _CACHED[1] if _CACHED[0] is rules else _plans_for(rules)
+    cached = _CACHED[0]
+    plans = cached[1] if cached[0] is rules else _plans_for(rules)
     plan = plans.get(event.type)
     steps, trigger_steps, needs_path = plan or _compile(rules, event.type, plans)
     s = state.copy()
