@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,12 +25,41 @@ def kafka_bootstrap() -> Iterator[str]:
     started = subprocess.run([BROKER, "status"], capture_output=True).returncode != 0
     if started:
         subprocess.run([BROKER, "start"], check=True)
+    # broker.sh honours LEADSCORE_KAFKA_PORT too (a second checkout can test beside us).
+    bootstrap = f"127.0.0.1:{os.environ.get('LEADSCORE_KAFKA_PORT', '9092')}"
     try:
-        # broker.sh honours LEADSCORE_KAFKA_PORT too (a second checkout can test beside us).
-        yield f"127.0.0.1:{os.environ.get('LEADSCORE_KAFKA_PORT', '9092')}"
+        wait_for_group_coordinator(bootstrap)
+        yield bootstrap
     finally:
         if started:
             subprocess.run([BROKER, "stop"], check=True)
+
+
+def wait_for_group_coordinator(bootstrap: str, timeout: float = 120.0) -> None:
+    """A new broker accepts connections before it can serve consumer groups (it first
+    creates __consumer_offsets); join a throwaway group once so no test pays for that."""
+    from kafka import KafkaConsumer
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic("leadscore-test-readiness", 1, 1)])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        admin.close()
+    consumer = KafkaConsumer(
+        "leadscore-test-readiness", bootstrap_servers=bootstrap, group_id="leadscore-test-readiness"
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while not consumer.assignment():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"broker at {bootstrap} serves no consumer group")
+            consumer.poll(timeout_ms=500)
+    finally:
+        consumer.close()
 
 
 @pytest.fixture
