@@ -16,7 +16,7 @@ logfile="$kdir/broker.log"
 host=127.0.0.1
 port="${LEADSCORE_KAFKA_PORT:-9092}"
 # A bounded heap: the broker shares a 2-core, small machine with the pipeline.
-heap="${LEADSCORE_KAFKA_HEAP:-512m}"
+heap="${LEADSCORE_KAFKA_HEAP:-1g}"
 
 external() { [ -n "${LEADSCORE_KAFKA_BOOTSTRAP:-}" ]; }
 
