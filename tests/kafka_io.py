@@ -16,6 +16,7 @@ class TopicReader:
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.messages: list[tuple[str | None, Any]] = []
         self.arrived: list[float] = []  # wall-clock time each message was read
+        self.stamps: list[float] = []  # each message's Kafka timestamp (s): when it was written
         self._consumer = KafkaConsumer(
             topic,
             bootstrap_servers=bootstrap,
@@ -33,6 +34,7 @@ class TopicReader:
                 key = r.key.decode() if r.key is not None else None
                 self.messages.append((key, json.loads(r.value)))
                 self.arrived.append(time.time())
+                self.stamps.append(r.timestamp / 1000)
 
     def until(self, condition: Callable[[list[Any]], bool], timeout: float = 60.0) -> list[Any]:
         deadline = time.monotonic() + timeout
