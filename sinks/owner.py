@@ -39,7 +39,10 @@ class OwnerLock:
             _lock_within(handle, timeout_s, path)
             lock = cls(path, handle)
             lock.publish(port=None)
-            yield lock
+            try:
+                yield lock
+            finally:
+                handle.truncate(0)  # no stale port for the next reader (kill -9 skips this)
         finally:
             handle.close()  # closing releases the flock
 

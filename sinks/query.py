@@ -109,19 +109,27 @@ def run_query(settings: Settings, sql: str, timeout_s: float = 60.0) -> QueryRes
 
 
 def _direct(settings: Settings, sql: str) -> QueryResult:
+    database = database_name(settings)
     try:
-        client = connect(settings, readonly=True, database=database_name(settings))
-    except Exception as exc:  # noqa: BLE001 - e.g. the database does not exist yet
-        if "UNKNOWN_DATABASE" in str(exc):
-            raise QueryError(
-                f"no database {database_name(settings)!r} at {settings.clickhouse} yet: "
-                "start the sink (`leadscore sink`), which creates it"
-            ) from None
+        # Check the database first: a client constructed on a missing database fails, and on
+        # chDB that failure path closes the engine connection under other clients too.
+        probe = connect(settings, readonly=True)
+    except Exception as exc:  # noqa: BLE001 - unreachable server, unreadable path
         raise QueryError(f"cannot open ClickHouse: {str(exc).strip()}") from None
     try:
-        return execute(client, sql)
+        found = probe.query(
+            "SELECT count() FROM system.databases WHERE name = {db:String}",
+            parameters={"db": database},
+        ).result_rows[0][0]
+        if not found:
+            raise QueryError(
+                f"no database {database!r} at {settings.clickhouse} yet: "
+                "start the sink (`leadscore sink`), which creates it"
+            )
+        probe.database = database
+        return execute(probe, sql)
     finally:
-        client.close()
+        probe.close()
 
 
 def _via_owner(settings: Settings, sql: str, timeout_s: float) -> QueryResult:

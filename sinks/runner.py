@@ -295,11 +295,16 @@ class Sink:
             delay = min(delay * 2, self._config.backoff_max_s)
 
     # Rebalance callbacks (run inside poll)
+    # Rebalance callbacks run on kafka-python's IO thread, where a blocking call (commit,
+    # committed) fails ("Cannot block on net.run() from the IO thread"): they only change
+    # local state. Dropping the batch is safe: its offsets are uncommitted, so they are read
+    # again, and the recovery scan after the assignment skips whatever already landed.
     def partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         if self._flushing:
-            self._abandoned = True  # the retry loop drops the batch; the new owner recovers
+            self._abandoned = True  # the retry loop drops its batch
         elif not self._batch.empty:
-            self._flush(threading.Event(), once=True)
+            log.info("event=batch_dropped reason=rebalance rows=%d", self._batch.row_count)
+            self._batch = Batch()
         self._skip.clear()
 
     def partitions_assigned(self, assigned: set[TopicPartition]) -> None:

@@ -13,8 +13,10 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from leadscore.settings import Settings
 from sinks.clickhouse import connect
+from sinks.owner import LOCK_NAME, read_owner
 from sinks.rows import topic_tables
 from sinks.runner import SinkConfig, run_sink
+from tests.kafka_io import wait_for
 
 PARTITIONS = 3  # more than one, so ranges and commits are per partition
 
@@ -95,13 +97,22 @@ class SinkThread:
             raise error
 
 
+def _serving(owner: dict[str, Any], before: dict[str, Any]) -> bool:
+    return bool(owner.get("port")) and owner != before
+
+
 @pytest.fixture
 def start_sink(settings: Settings, topics: list[str]) -> Iterator[Callable[..., SinkThread]]:
     started: list[SinkThread] = []
 
     def start(config: SinkConfig | None = None, client: Any = None) -> SinkThread:
+        lock = settings.var_dir / LOCK_NAME
+        before = read_owner(lock)
         sink = SinkThread(settings, config or SinkConfig(max_wait_s=0.2), client).start()
         started.append(sink)
+        # Return once *this* sink serves queries: a query before that would open chDB
+        # directly, in this process, beside the starting sink.
+        wait_for(lambda: sink.error is not None or _serving(read_owner(lock), before))
         return sink
 
     yield start

@@ -77,9 +77,9 @@ def test_failing_inserts_pause_retry_and_resume(
     settings: Settings,
     prefix: str,
     producer: KafkaProducer,
+    chdb_client: Any,
     start_sink: Callable[..., Any],
     flaky: dict[str, Any],
-    chdb_client: Any,
 ) -> None:
     client = FlakyClient(chdb_client, **flaky)
     _produce(producer, prefix, 200, 30)
@@ -96,9 +96,9 @@ def test_crash_between_insert_and_commit_is_recovered_on_restart(
     settings: Settings,
     prefix: str,
     producer: KafkaProducer,
+    chdb_client: Any,  # before start_sink: the sinks stop before this client closes
     start_sink: Callable[..., Any],
     caplog: pytest.LogCaptureFixture,
-    chdb_client: Any,
 ) -> None:
     caplog.set_level(logging.INFO, logger="leadscore.sink")
     _produce(producer, prefix, 300, 40)
