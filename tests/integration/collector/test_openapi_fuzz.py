@@ -19,7 +19,11 @@ from collector.producer import KafkaDelivery
 
 KEY = {"X-Write-Key": "fuzz-key"}
 # The producer connects on first use, after the kafka_bootstrap fixture ensured the broker.
-_delivery = KafkaDelivery(os.environ.get("LEADSCORE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
+# The same address the fixture yields (schemathesis needs the app at import time).
+_bootstrap = os.environ.get("LEADSCORE_KAFKA_BOOTSTRAP") or (
+    f"127.0.0.1:{os.environ.get('LEADSCORE_KAFKA_PORT', '9092')}"
+)
+_delivery = KafkaDelivery(_bootstrap)
 _app = create_app(_delivery, ["fuzz-key"], f"fuzz{uuid.uuid4().hex[:8]}-", CollectorConfig())
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app)
 
