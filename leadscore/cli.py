@@ -87,9 +87,15 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from sinks.query import QueryError
     from sinks.reports import format_table, report
 
-    for title, result in report(_settings()):
+    try:
+        results = report(_settings())
+    except QueryError as exc:
+        print(f"leadscore report: {exc}", file=sys.stderr)
+        return 1
+    for title, result in results:
         print(f"== {title}")
         print(format_table(result))
         print()
