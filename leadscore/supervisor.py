@@ -27,7 +27,10 @@ STOP_GRACE_S = 30.0
 
 
 def broker(action: str, env: Mapping[str, str]) -> int:
-    return subprocess.run([str(BROKER_SCRIPT), action], env=dict(env), check=False).returncode
+    """Run broker.sh; `status` is asked quietly (its answer is the exit code)."""
+    return subprocess.run(
+        [str(BROKER_SCRIPT), action], env=dict(env), check=False, capture_output=action == "status"
+    ).returncode
 
 
 class Pipeline:
