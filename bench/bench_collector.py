@@ -34,6 +34,8 @@ from fastapi.responses import JSONResponse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from leadscore.supervisor import free_port  # noqa: E402
+
 KEY = "bench-key"
 BATCH = 100
 EVENT = {"type": "page_view", "anonymous_id": "bench-anon",
@@ -55,12 +57,6 @@ def serve(kind: str, port: int, prefix: str, bootstrap: str) -> None:
     else:
         app = create_app(KafkaDelivery(bootstrap), [KEY], prefix)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start(kind: str, prefix: str, bootstrap: str) -> tuple[subprocess.Popen[bytes], int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import httpx2 as httpx
 
 from leadscore.settings import Settings
-from leadscore.supervisor import Pipeline, broker, stage_env
+from leadscore.supervisor import Pipeline, free_port, local_broker, stage_env
 from leadscore.topics import ensure_topics
 from leadscore.traffic import day_of_traffic
 from sinks.query import QueryError, run_query
@@ -23,14 +22,6 @@ BATCH = 100
 LANDING_TIMEOUT_S = 120.0
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _demo_env(settings: Settings) -> tuple[dict[str, str], Settings]:
     var = settings.var_dir / DEMO_VAR
     shutil.rmtree(var, ignore_errors=True)
@@ -38,8 +29,8 @@ def _demo_env(settings: Settings) -> tuple[dict[str, str], Settings]:
     env.update(
         LEADSCORE_VAR=str(var),
         LEADSCORE_TOPIC_PREFIX=f"demo{int(time.time())}-",
-        LEADSCORE_COLLECTOR_PORT=str(_free_port()),
-        LEADSCORE_SINK_QUERY_PORT=str(_free_port()),
+        LEADSCORE_COLLECTOR_PORT=str(free_port()),
+        LEADSCORE_SINK_QUERY_PORT=str(free_port()),
         LEADSCORE_CLICKHOUSE_URL="" if settings.embedded_clickhouse else settings.clickhouse,
     )
     # Explicit values win over the environment; everything else is read as usual.
@@ -77,21 +68,15 @@ def _send(client: httpx.Client, events: list[dict[str, Any]]) -> float:
 
 
 def run_demo(settings: Settings, visitors: int = 40, seed: int = 7) -> int:
-    base_env = stage_env(settings)
-    started_broker = broker("status", base_env) != 0 and "LEADSCORE_KAFKA_BOOTSTRAP" not in base_env
-    if broker("start", base_env) != 0:
-        print("demo: the Kafka broker did not start", file=sys.stderr)
-        return 1
-    env, demo = _demo_env(settings)
-    pipeline = Pipeline(env)
-    try:
-        ensure_topics(demo)
-        pipeline.start()
-        return _play(demo, visitors, seed)
-    finally:
-        pipeline.stop()
-        if started_broker:
-            broker("stop", base_env)
+    with local_broker(stage_env(settings)):
+        env, demo = _demo_env(settings)
+        pipeline = Pipeline(env)
+        try:
+            ensure_topics(demo)
+            pipeline.start()
+            return _play(demo, visitors, seed)
+        finally:
+            pipeline.stop()
 
 
 def _play(demo: Settings, visitors: int, seed: int) -> int:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from leadscore.settings import PROJECT_ROOT, Settings
 from leadscore.topics import ensure_topics
@@ -76,35 +77,50 @@ def stage_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict
     return env
 
 
+class BrokerDidNotStart(RuntimeError):
+    pass
+
+
+@contextmanager
+def local_broker(env: Mapping[str, str]) -> Iterator[None]:
+    """The project's broker for the duration (none with LEADSCORE_KAFKA_BOOTSTRAP set);
+    stopped afterwards only if this call started it."""
+    started = broker("status", env) != 0 and "LEADSCORE_KAFKA_BOOTSTRAP" not in env
+    if broker("start", env) != 0:
+        raise BrokerDidNotStart("the Kafka broker did not start (see var/kafka/broker.log)")
+    try:
+        yield
+    finally:
+        if started:
+            broker("stop", env)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def run(settings: Settings, announce: bool = True) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     env = stage_env(settings)
-    started_broker = broker("status", env) != 0 and "LEADSCORE_KAFKA_BOOTSTRAP" not in env
-    if broker("start", env) != 0:
-        print("leadscore: the Kafka broker did not start", file=sys.stderr)
-        return 1
-    pipeline = Pipeline(env)
-    try:
-        ensure_topics(settings)
-        pipeline.start()
-        if announce:
-            print(
-                f"leadscore: collector on http://{settings.collector_host}:"
-                f"{settings.collector_port} (POST /v1/events, /v1/batch; docs at /docs); "
-                f"ClickHouse at {settings.clickhouse}. Ctrl-C stops everything.",
-                flush=True,
-            )
-        died = pipeline.wait_any(stop)
-        if died:
-            print(f"leadscore: {died} exited; stopping the pipeline", file=sys.stderr)
-        return 1 if died else 0
-    finally:
-        pipeline.stop()
-        if started_broker:
-            broker("stop", env)
-
-
-def var_path(settings: Settings, *parts: str) -> Path:
-    return settings.var_dir.joinpath(*parts)
+    with local_broker(env):
+        pipeline = Pipeline(env)
+        try:
+            ensure_topics(settings)
+            pipeline.start()
+            if announce:
+                print(
+                    f"leadscore: collector on http://{settings.collector_host}:"
+                    f"{settings.collector_port} (POST /v1/events, /v1/batch; docs at /docs); "
+                    f"ClickHouse at {settings.clickhouse}. Ctrl-C stops everything.",
+                    flush=True,
+                )
+            died = pipeline.wait_any(stop)
+            if died:
+                print(f"leadscore: {died} exited; stopping the pipeline", file=sys.stderr)
+            return 1 if died else 0
+        finally:
+            pipeline.stop()

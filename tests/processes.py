@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,14 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from leadscore.settings import Settings
-from leadscore.supervisor import Pipeline
+from leadscore.supervisor import Pipeline, free_port
 from leadscore.topics import ensure_topics
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def stage_env(var: Path, bootstrap: str, prefix: str, **extra: str) -> dict[str, str]:

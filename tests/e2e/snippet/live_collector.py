@@ -3,7 +3,6 @@ restartable on the same port, to play an outage) and a static test site."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
@@ -14,14 +13,9 @@ from starlette.types import ASGIApp
 from collector.app import create_app
 from collector.config import CollectorConfig
 from collector.producer import KafkaDelivery
+from leadscore.supervisor import free_port
 
 WRITE_KEY = "e2e-key"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ThreadServer:
