@@ -68,7 +68,13 @@ def test_scores_and_changes_equal_the_pure_fold_even_when_every_event_is_sent_tw
     last_id = {e["lead_id"]: e["event_id"] for e in events}
 
     scores = TopicReader(kafka_bootstrap, topic_prefix + "lead-scores")
-    scores.until(lambda vs: set(last_id.values()) <= {v["event_id"] for v in vs}, timeout=120)
+    scores.until(
+        lambda _: all(
+            latest_by_lead(scores.messages).get(lead, {}).get("event_id") == eid
+            for lead, eid in last_id.items()
+        ),
+        timeout=120,
+    )
     expected = reference_scores(events, rules)
     latest = latest_by_lead(scores.messages)
     assert set(latest) == set(expected)
