@@ -84,6 +84,10 @@ class Sink:
         self._batch = Batch()
         self._skip: dict[TopicPartition, set[int]] = {}
         self._pending_recovery: set[TopicPartition] = set()
+        # kafka-python 3 runs rebalance callbacks on its IO thread: an assignment landing
+        # while the main thread finishes a recovery scan must not leave partitions paused
+        # with nothing pending (the sink then reads nothing, forever).
+        self._assignment_lock = threading.Lock()
         self._flushing = False
         self._abandoned = False
         self._consumer: KafkaConsumer | None = None
@@ -254,16 +258,18 @@ class Sink:
 
     def _resume_all(self) -> None:
         assert self._consumer is not None
-        paused = self._consumer.paused() - self._pending_recovery
-        if paused:
-            self._consumer.resume(*paused)
+        with self._assignment_lock:
+            paused = self._consumer.paused() - self._pending_recovery
+            if paused:
+                self._consumer.resume(*paused)
 
     def _recover_pending(self, stop: threading.Event) -> None:
         """Find offsets of the freshly assigned partitions that are already stored."""
         if not self._pending_recovery:
             return
         assert self._consumer is not None
-        tps = set(self._pending_recovery)
+        with self._assignment_lock:
+            tps = set(self._pending_recovery)
         starts = {tp: self._consumer.committed(tp) or 0 for tp in tps}
         found = self._retry(
             "recovery_scan",
@@ -273,8 +279,10 @@ class Sink:
         if found is None:
             return
         self._skip.update(found)
-        self._pending_recovery -= tps
-        self._consumer.resume(*tps)
+        with self._assignment_lock:
+            self._pending_recovery -= tps
+            # A newer assignment's partitions stay paused until their own scan.
+            self._consumer.resume(*(tps - self._pending_recovery))
         in_doubt = sum(len(offsets) for offsets in found.values())
         log.info("event=recovered partitions=%d already_stored=%d", len(tps), in_doubt)
 
@@ -309,9 +317,10 @@ class Sink:
 
     def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         assert self._consumer is not None
-        self._pending_recovery = set(assigned)
-        if assigned:
-            self._consumer.pause(*assigned)
+        with self._assignment_lock:
+            self._pending_recovery = set(assigned)
+            if assigned:
+                self._consumer.pause(*assigned)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
