@@ -84,10 +84,6 @@ class Sink:
         self._batch = Batch()
         self._skip: dict[TopicPartition, set[int]] = {}
         self._pending_recovery: set[TopicPartition] = set()
-        # kafka-python 3 runs rebalance callbacks on its IO thread: an assignment landing
-        # while the main thread finishes a recovery scan must not leave partitions paused
-        # with nothing pending (the sink then reads nothing, forever).
-        self._assignment_lock = threading.Lock()
         self._flushing = False
         self._abandoned = False
         self._consumer: KafkaConsumer | None = None
@@ -258,18 +254,16 @@ class Sink:
 
     def _resume_all(self) -> None:
         assert self._consumer is not None
-        with self._assignment_lock:
-            paused = self._consumer.paused() - self._pending_recovery
-            if paused:
-                self._consumer.resume(*paused)
+        paused = self._consumer.paused() - self._pending_recovery
+        if paused:
+            self._consumer.resume(*paused)
 
     def _recover_pending(self, stop: threading.Event) -> None:
         """Find offsets of the freshly assigned partitions that are already stored."""
         if not self._pending_recovery:
             return
         assert self._consumer is not None
-        with self._assignment_lock:
-            tps = set(self._pending_recovery)
+        tps = set(self._pending_recovery)
         starts = {tp: self._consumer.committed(tp) or 0 for tp in tps}
         found = self._retry(
             "recovery_scan",
@@ -279,10 +273,8 @@ class Sink:
         if found is None:
             return
         self._skip.update(found)
-        with self._assignment_lock:
-            self._pending_recovery -= tps
-            # A newer assignment's partitions stay paused until their own scan.
-            self._consumer.resume(*(tps - self._pending_recovery))
+        self._pending_recovery -= tps
+        self._consumer.resume(*tps)
         in_doubt = sum(len(offsets) for offsets in found.values())
         log.info("event=recovered partitions=%d already_stored=%d", len(tps), in_doubt)
 
@@ -317,10 +309,9 @@ class Sink:
 
     def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         assert self._consumer is not None
-        with self._assignment_lock:
-            self._pending_recovery = set(assigned)
-            if assigned:
-                self._consumer.pause(*assigned)
+        self._pending_recovery = set(assigned)
+        if assigned:
+            self._consumer.pause(*assigned)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
