@@ -11,12 +11,16 @@ import logging
 import socket
 import threading
 import time
+import weakref
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
+from kafka.partitioner.default import murmur2
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,9 @@ class KafkaDelivery:
         self._client_id = client_id
         self._producer: KafkaProducer | None = None
         self._lock = threading.Lock()
+        # One per event loop (tests run several): acks cross from the sender thread here.
+        self._settlers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Settler] = (
+            weakref.WeakKeyDictionary())
 
     def _connect(self) -> KafkaProducer:
         with self._lock:
@@ -79,7 +86,6 @@ class KafkaDelivery:
                     max_block_ms=int(ACK_TIMEOUT_S * 1000),
                     request_timeout_ms=int(ACK_TIMEOUT_S * 1000),
                     delivery_timeout_ms=int(ACK_TIMEOUT_S * 1000) + 1000,
-                    key_serializer=str.encode,
                 )
             return self._producer
 
@@ -87,7 +93,7 @@ class KafkaDelivery:
         deadline = time.monotonic() + ACK_TIMEOUT_S
         try:
             producer = self._connect()
-            futures = [producer.send(r.topic, key=r.key, value=r.value) for r in records]
+            futures = [producer.send(r.topic, key=r.key.encode(), value=r.value) for r in records]
             for future in futures:
                 future.get(timeout=max(0.0, deadline - time.monotonic()))
         except KafkaError as exc:
@@ -106,31 +112,45 @@ class KafkaDelivery:
             return
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
+        settle = self._settler(loop).settle
         pending = [len(records)]
 
         def acked(_: object) -> None:
             pending[0] -= 1  # callbacks run one at a time on the sender thread
             if pending[0] == 0:
-                loop.call_soon_threadsafe(_settle, done, None)
+                settle(done, None)
 
         def failed(exc: BaseException) -> None:
-            loop.call_soon_threadsafe(_settle, done, exc)
+            settle(done, exc)
 
+        # Past the deadline the client gets a 503; the records may still land later (a
+        # retry then carries the same event_id, which the pipeline deduplicates).
+        timer = loop.call_later(ACK_TIMEOUT_S, _expire, done)
         try:
             for r in records:
-                producer.send(r.topic, key=r.key, value=r.value).add_callback(
+                key = r.key.encode()
+                producer.send(r.topic, key=key, value=r.value,
+                              partition=_partition(producer, r.topic, key)).add_callback(
                     acked).add_errback(failed)
-            await asyncio.wait_for(done, ACK_TIMEOUT_S)
-        except (KafkaError, TimeoutError) as exc:
+            await done
+        except KafkaError as exc:
             log.warning("kafka did not acknowledge: %r", exc)
             raise DeliveryError(str(exc) or type(exc).__name__) from exc
+        finally:
+            timer.cancel()
+
+    def _settler(self, loop: asyncio.AbstractEventLoop) -> _Settler:
+        settler = self._settlers.get(loop)
+        if settler is None:
+            settler = self._settlers[loop] = _Settler(loop)
+        return settler
 
     @staticmethod
     def _topics_known(producer: KafkaProducer, records: Sequence[Record]) -> bool:
         metadata = getattr(producer, "_metadata", None)
         if metadata is None:
             return False
-        return all(metadata.partitions_for_topic(t) for t in {r.topic for r in records})
+        return all(metadata.partitions_for_topic(r.topic) for r in records)
 
     def ready(self) -> bool:
         return any(_reachable(address) for address in self._bootstrap.split(","))
@@ -138,6 +158,51 @@ class KafkaDelivery:
     def close(self) -> None:
         if self._producer is not None:
             self._producer.close(timeout=5)
+
+
+class _Settler:
+    """Hands acks from the producer's sender thread to one event loop.
+
+    A wake-up of the loop (call_soon_threadsafe: a Handle and a write to its self-pipe)
+    per acked record cost more than the rest of the ack; a produce response acks many
+    records at once, so the sender thread queues them and wakes the loop once."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._ready: deque[tuple[asyncio.Future[None], BaseException | None]] = deque()
+        self._scheduled = False
+
+    def settle(self, future: asyncio.Future[None], exc: BaseException | None) -> None:
+        """Called on the sender thread (or any thread)."""
+        self._ready.append((future, exc))
+        if not self._scheduled:
+            self._scheduled = True
+            try:
+                self._loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:  # the loop is closed: nobody waits for these any more
+                self._ready.clear()
+
+    def _drain(self) -> None:
+        # Cleared before draining: an ack queued from now on schedules its own drain.
+        self._scheduled = False
+        ready = self._ready
+        while ready:
+            _settle(*ready.popleft())
+
+
+@lru_cache(maxsize=65536)  # a visitor's events share a key; murmur2 is pure Python
+def _key_hash(key: bytes) -> int:
+    return int(murmur2(key)) & 0x7FFFFFFF
+
+
+def _partition(producer: KafkaProducer, topic: str, key: bytes) -> int:
+    """kafka-python's (and Java's) default choice for a keyed record, with the hash cached."""
+    partitions = sorted(producer._metadata.partitions_for_topic(topic))
+    return partitions[_key_hash(key) % len(partitions)]
+
+
+def _expire(future: asyncio.Future[None]) -> None:
+    _settle(future, KafkaTimeoutError(f"no acknowledgement within {ACK_TIMEOUT_S:g} s"))
 
 
 def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:

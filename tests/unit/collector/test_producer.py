@@ -1,0 +1,136 @@
+"""The async produce path without a broker: acks, failures and the answer deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+from kafka.cluster import ClusterMetadata
+from kafka.future import Future
+from kafka.partitioner.default import DefaultPartitioner
+
+from collector import producer as producer_module
+from collector.producer import DeliveryError, KafkaDelivery, Record, _partition
+
+
+class FakeMetadata:
+    def __init__(self, partitions: int) -> None:
+        self.partitions = set(range(partitions))
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return self.partitions
+
+    def available_partitions_for_topic(self, topic: str) -> set[int]:
+        return self.partitions
+
+    def topics(self) -> set[str]:
+        return {"t"}
+
+
+class FakeProducer:
+    """send() hands out kafka-python futures; the test decides when they resolve."""
+
+    def __init__(self, partitions: int = 3) -> None:
+        self._metadata = FakeMetadata(partitions)
+        self.sent: list[tuple[str, bytes, bytes, int]] = []
+        self.futures: list[Future] = []
+        self.changed = threading.Condition()
+
+    def send(self, topic: str, *, key: bytes, value: bytes, partition: int) -> Future:
+        self.sent.append((topic, key, value, partition))
+        future = Future()
+        with self.changed:
+            self.futures.append(future)
+            self.changed.notify_all()
+        return future
+
+    def close(self, timeout: float) -> None:
+        pass
+
+
+def delivery_with(fake: FakeProducer) -> KafkaDelivery:
+    delivery = KafkaDelivery("127.0.0.1:1")
+    delivery._producer = fake  # type: ignore[assignment]
+    return delivery
+
+
+def resolve_on_thread(fake: FakeProducer, count: int, error: Exception | None = None) -> None:
+    """As kafka-python's sender thread does, once `count` records were sent."""
+    def run() -> None:
+        with fake.changed:
+            fake.changed.wait_for(lambda: len(fake.futures) >= count, timeout=5)
+        for future in fake.futures:
+            if error is None:
+                future.success(None)
+            else:
+                future.failure(error)
+    threading.Thread(target=run, daemon=True).start()
+
+
+@pytest.mark.parametrize("partitions", [1, 3, 7])
+def test_partition_is_kafkas_default_for_keyed_records(partitions: int) -> None:
+    fake = FakeProducer(partitions)
+    default = DefaultPartitioner()
+    cluster = ClusterMetadata()
+    cluster.partitions_for_topic = fake._metadata.partitions_for_topic  # type: ignore[method-assign]
+    cluster.available_partitions_for_topic = (  # type: ignore[method-assign]
+        fake._metadata.available_partitions_for_topic)
+    cluster.topics = fake._metadata.topics  # type: ignore[method-assign]
+    for key in [b"anon-1", b"lead-42", "ü-id".encode(), b"x" * 128]:
+        expected = default.partition("t", key, key, None, None, cluster)
+        assert _partition(fake, "t", key) == expected  # type: ignore[arg-type]
+
+
+def test_answers_once_every_record_is_acked() -> None:
+    fake = FakeProducer()
+    delivery = delivery_with(fake)
+    records = [Record("t", f"anon-{i}", b"{}") for i in range(5)]
+
+    async def main() -> None:
+        resolve_on_thread(fake, 5)
+        await delivery.deliver_async(records)
+
+    asyncio.run(main())
+    assert [key for _, key, _, _ in fake.sent] == [f"anon-{i}".encode() for i in range(5)]
+
+
+def test_a_failed_record_fails_the_request() -> None:
+    from kafka.errors import KafkaConnectionError
+
+    fake = FakeProducer()
+    delivery = delivery_with(fake)
+
+    async def main() -> None:
+        resolve_on_thread(fake, 2, KafkaConnectionError("broker went away"))
+        await delivery.deliver_async([Record("t", "a", b"{}"), Record("t", "b", b"{}")])
+
+    with pytest.raises(DeliveryError, match="broker went away"):
+        asyncio.run(main())
+
+
+def test_no_ack_means_an_error_by_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(producer_module, "ACK_TIMEOUT_S", 0.2)
+    fake = FakeProducer()
+    delivery = delivery_with(fake)
+
+    async def main() -> float:
+        started = time.monotonic()
+        with pytest.raises(DeliveryError, match="no acknowledgement"):
+            await delivery.deliver_async([Record("t", "a", b"{}")])
+        return time.monotonic() - started
+
+    assert asyncio.run(main()) < 2.0
+
+
+def test_many_concurrent_requests_all_answered() -> None:
+    fake = FakeProducer()
+    delivery = delivery_with(fake)
+
+    async def main() -> None:
+        resolve_on_thread(fake, 200)
+        await asyncio.gather(*(delivery.deliver_async([Record("t", str(i), b"{}")])
+                               for i in range(200)))
+
+    asyncio.run(main())
