@@ -48,14 +48,14 @@ from math import copysign, exp2, isfinite
 from typing import Any
 
 from scorer import caps, once
-from scorer.credits import Contribution, credit
+from scorer.credits import Contribution
 from scorer.dedupe import contains, digest, remember
 from scorer.events import ScoringEvent
 from scorer.fit import evaluate
 from scorer.ledger import book, demote, restamp, result, score_at, set_traits
 from scorer.limits import CAP_LATENESS, MAX_CAP_WINDOWS, RECENT_CREDITS
 from scorer.matching import path_of
-from scorer.outputs import StageChange, Update, update
+from scorer.outputs import StageChange, Update
 from scorer.rules import Rule, Rules, Trigger
 from scorer.stages import RANK, higher_of, stage_for
 from scorer.state import CapWindows, LeadState
@@ -139,7 +139,7 @@ def _capped(
                 if n >= limit:
                     return None
                 granted = copysign(min(abs(points), cap.points - n * abs(points)), points)
-                out.append(credit(rule.id, granted, eid, t, False))
+                out.append(Contribution(rule.id, granted, eid, t, False))
                 return closed, {**windows, window: (*before, t)}
         elif limit and (not windows or window > max(windows)):
             oldest = int((latest - CAP_LATENESS) // per)
@@ -153,11 +153,11 @@ def _capped(
                     kept[window] = (t,)
                 if len(kept) <= MAX_CAP_WINDOWS:
                     granted = copysign(min(abs(points), cap.points), points)
-                    out.append(credit(rule.id, granted, eid, t, False))
+                    out.append(Contribution(rule.id, granted, eid, t, False))
                     return closed, kept
     updated, deltas = caps.credit(current, points, cap, t, latest)
     for when, delta in deltas:
-        out.append(credit(rule.id, delta, eid, when, when != t))
+        out.append(Contribution(rule.id, delta, eid, when, when != t))
     return updated if deltas else None
 
 
@@ -177,7 +177,7 @@ def _once(
     if keys is not None:
         s.once = {**s.once, rule.id: keys}
     for when, points in deltas:
-        out.append(credit(rule.id, points, eid, when, when != t))
+        out.append(Contribution(rule.id, points, eid, when, when != t))
 
 
 def _counted(s: LeadState, trigger: Trigger, t: float) -> bool:
@@ -260,7 +260,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
         if matches_traits is not None and not matches_traits(traits):
             continue
         if kind == 0:
-            added.append(credit(rule_id, points, eid, t, False))
+            added.append(Contribution(rule_id, points, eid, t, False))
         elif kind == 1:
             windows = _capped(held.get(rule_id), rule, limit, t, latest, eid, added)
             if windows is not None:
@@ -286,7 +286,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     if fired is not None:
         boost = rules.threshold(fired.raise_to) - score_at(s, t, rules)
         if boost > 0:
-            boosts = [credit(fired.id, boost, eid, t, False)]
+            boosts = [Contribution(fired.id, boost, eid, t, False)]
             book(s, boosts, rules)
             added += boosts
     s.seen = remember(s.seen, key, t, s.t_ref)
@@ -303,7 +303,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
         changes.append(StageChange(s.stage, stage, s.score_ref, s.t_ref, cause, eid, tipping))
         s.stage = stage
     last = changes[-1] if changes else None
-    return update(
+    return Update(
         s, s.score_ref, s.stage, s.t_ref, s.fit_grade, tuple(added), last, False, tuple(changes)
     )
 

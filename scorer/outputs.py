@@ -1,9 +1,7 @@
 """What the engine returns: the new state plus what to emit on lead-scores and stage changes."""
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from scorer.credits import Contribution
 from scorer.state import LeadState
@@ -20,8 +18,10 @@ class StageChange:
     rule_id: str | None  # the trigger, or the rule whose credit tipped it; None for decay
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Update:
+    """What one step returns. Treat it as immutable (not frozen for speed: see Contribution)."""
+
     state: LeadState
     score: float  # decayed score as of `at`
     stage: str
@@ -32,30 +32,8 @@ class Update:
     duplicate: bool
     changes: tuple[StageChange, ...] = ()  # every stage change of this step, in time order
 
-
-UpdateFactory = Callable[
-    [
-        LeadState,
-        float,
-        str,
-        float,
-        str,
-        tuple[Contribution, ...],
-        StageChange | None,
-        bool,
-        tuple[StageChange, ...],
-    ],
-    Update,
-]
-
-
-def _update_factory() -> UpdateFactory:
-    new: Any = object.__new__
-    fields = ("state", "score", "stage", "at", "fit_grade", "contributions", "change")
-    s1, s2, s3, s4, s5, s6, s7 = (Update.__dict__[name].__set__ for name in fields)
-    s8, s9 = Update.__dict__["duplicate"].__set__, Update.__dict__["changes"].__set__
-
-    def update(
+    def __init__(
+        self,
         state: LeadState,
         score: float,
         stage: str,
@@ -64,25 +42,21 @@ def _update_factory() -> UpdateFactory:
         contributions: tuple[Contribution, ...],
         change: StageChange | None,
         duplicate: bool,
-        changes: tuple[StageChange, ...],
-    ) -> Any:
-        u = new(Update)
-        s1(u, state)
-        s2(u, score)
-        s3(u, stage)
-        s4(u, at)
-        s5(u, fit_grade)
-        s6(u, contributions)
-        s7(u, change)
-        s8(u, duplicate)
-        s9(u, changes)
-        return u
-
-    return update
+        changes: tuple[StageChange, ...] = (),
+    ) -> None:
+        self.state = state
+        self.score = score
+        self.stage = stage
+        self.at = at
+        self.fit_grade = fit_grade
+        self.contributions = contributions
+        self.change = change
+        self.duplicate = duplicate
+        self.changes = changes
 
 
-# Update(...) with every field given, for the hot path (see credits.credit).
-update: UpdateFactory = _update_factory()
+# Update(...) with every field given (kept for callers of the former slot-set factory).
+update = Update
 
 
 def change_id(lead_id: str, change: StageChange) -> str:

@@ -37,6 +37,40 @@ class LeadState:
     recent: tuple[Contribution, ...] = ()  # the latest credits, oldest first
     half_life: float = 1.0  # of the rules it was computed under; lets sums be stored at t_ref
 
+    # Hand-written rather than generated: mypyc compiles only hand-written methods, and the
+    # engine builds one LeadState per event. Same signature and defaults as generated.
+    def __init__(
+        self,
+        version: str = "",
+        traits: dict[str, Any] | None = None,
+        stage: str = "cold",
+        score_ref: float = 0.0,
+        t_ref: float = 0.0,
+        fit_points: float = 0.0,
+        fit_grade: str = "D",
+        sums: dict[str, tuple[float, float]] | None = None,
+        seen: dict[int, str] | None = None,
+        caps: dict[str, CapWindows] | None = None,
+        once: dict[str, dict[str, float]] | None = None,
+        counters: dict[str, tuple[float, ...]] | None = None,
+        recent: tuple[Contribution, ...] = (),
+        half_life: float = 1.0,
+    ) -> None:
+        self.version = version
+        self.traits = {} if traits is None else traits
+        self.stage = stage
+        self.score_ref = score_ref
+        self.t_ref = t_ref
+        self.fit_points = fit_points
+        self.fit_grade = fit_grade
+        self.sums = {} if sums is None else sums
+        self.seen = {} if seen is None else seen
+        self.caps = {} if caps is None else caps
+        self.once = {} if once is None else once
+        self.counters = {} if counters is None else counters
+        self.recent = recent
+        self.half_life = half_life
+
     def copy(self) -> "LeadState":
         """A shallow copy; the engine replaces (never mutates) the containers it changes."""
         return LeadState(
@@ -203,7 +237,7 @@ def state_from_dict(d: Mapping[str, Any]) -> LeadState:
                 trigger: tuple([t_ref - ms / 1000 for ms in offsets])
                 for trigger, offsets in d.get("k", {}).items()
             },
-            _recent_from_list(d.get("x", ())),
+            _recent_from_list(d.get("x") or []),
             float(d["h"]),
         )
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
