@@ -27,6 +27,7 @@ from scorer import (
 from streams import commands
 from streams.conversion import outcome_traits
 from streams.profile import SCORE, step
+from streams.routing import partition_of
 from streams.schedule import CrossingSchedule
 
 log = logging.getLogger("leadscore.worker")
@@ -92,30 +93,60 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
     outcomes = app.topic(prefix + topics.LEAD_OUTCOMES, key_type=bytes)
     scores_out = app.topic(prefix + topics.LEAD_SCORES, key_type=bytes)
     changes_out = app.topic(prefix + topics.LEAD_STAGE_CHANGES, key_type=bytes)
+    partitions = settings.partitions
     identity = app.Table("identity", default=None, partitions=settings.partitions)
     profiles = app.Table("profiles", default=None, partitions=settings.partitions)
 
     async def route(profile: str, command: dict[str, Any]) -> None:
-        await scoring_input.send(key=profile.encode(), value=command)
+        await scoring_input.send(
+            key=profile.encode(), value=command, partition=partition_of(profile, partitions)
+        )
+
+    async def apply(profile: str, command: dict[str, Any]) -> None:
+        """One command on one profile; the caller's current event is in its partition."""
+        result = step(profile, profiles.get(profile), command, rules, time.time())
+        for kind, message in result.emit:
+            await (scores_out if kind == SCORE else changes_out).send(
+                key=profile.encode(), value=message
+            )
+        for target, forwarded in result.forward:
+            await route(target, forwarded)
+        if result.entry is not None:
+            profiles[profile] = result.entry
+        if result.reschedule:
+            pipeline.schedule.set(profile, fire_time(result.crossing, time.time()))
+
+    async def deliver(profile: str, command: dict[str, Any], partition: int) -> None:
+        # When the profile lives in the partition being read (events of a lead without a
+        # device id, of a device not yet identified), apply it here: the hop through
+        # scoring-input would land in the same partition of this same worker, and costs a
+        # send and a second Faust delivery. Otherwise the profile's own partition applies it.
+        if partition_of(profile, partitions) == partition:
+            await apply(profile, command)
+        else:
+            await route(profile, command)
 
     # A crash in an agent stops the worker (and `leadscore run`) instead of leaving a live
     # process with a dead agent; offsets of the failed event are not committed.
     @app.agent(event_topics, supervisor_strategy=CrashingSupervisor)
     async def resolve_identity(stream: faust.StreamT[dict[str, Any]]) -> None:
         async for event in stream:
+            partition = stream.current_event.message.partition  # type: ignore[union-attr]
             anonymous, lead = event.get("anonymous_id"), event.get("lead_id")
             if not anonymous:
-                await route(lead, commands.event_command(event))
+                await deliver(lead, commands.event_command(event), partition)
                 continue
             known = identity.get(anonymous)
             if lead and known != lead:
                 identity[anonymous] = lead
                 if known is None:
-                    # Through A's own partition: A's queued events are applied first.
-                    await route(commands.anonymous_profile(anonymous), commands.merge_out(lead))
+                    # In A's own partition: A's earlier events are applied first.
+                    await deliver(
+                        commands.anonymous_profile(anonymous), commands.merge_out(lead), partition
+                    )
                 known = lead
             profile = known or commands.anonymous_profile(anonymous)
-            await route(profile, commands.event_command(event))
+            await deliver(profile, commands.event_command(event), partition)
 
     @app.agent(outcomes, supervisor_strategy=CrashingSupervisor)
     async def apply_outcomes(stream: faust.StreamT[dict[str, Any]]) -> None:
@@ -130,18 +161,7 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
     @app.agent(scoring_input, supervisor_strategy=CrashingSupervisor)
     async def score(stream: faust.StreamT[dict[str, Any]]) -> None:
         async for key, command in stream.items():
-            profile = key.decode() if isinstance(key, bytes) else str(key)
-            result = step(profile, profiles.get(profile), command, rules, time.time())
-            for kind, message in result.emit:
-                await (scores_out if kind == SCORE else changes_out).send(
-                    key=profile.encode(), value=message
-                )
-            for target, forwarded in result.forward:
-                await route(target, forwarded)
-            if result.entry is not None:
-                profiles[profile] = result.entry
-            if result.reschedule:
-                pipeline.schedule.set(profile, fire_time(result.crossing, time.time()))
+            await apply(key.decode() if isinstance(key, bytes) else str(key), command)
 
     rebuild = {"needed": True}
 
