@@ -43,7 +43,7 @@ EVENT = {"type": "page_view", "anonymous_id": "bench-anon",
          "context": {"user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"}}
 
 
-def serve(kind: str, port: int, prefix: str, bootstrap: str) -> None:
+def serve(kind: str, port: int, prefix: str, bootstrap: str, loop: str, http: str) -> None:
     from collector.app import create_app
     from collector.producer import KafkaDelivery
 
@@ -56,13 +56,17 @@ def serve(kind: str, port: int, prefix: str, bootstrap: str) -> None:
             return JSONResponse({"accepted": 1}, 202)
     else:
         app = create_app(KafkaDelivery(bootstrap), [KEY], prefix)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    # The same server settings for both, and the ones `leadscore collector` uses.
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                proxy_headers=False, loop=loop, http=http)  # type: ignore[arg-type]
 
 
-def start(kind: str, prefix: str, bootstrap: str) -> tuple[subprocess.Popen[bytes], int]:
+def start(kind: str, prefix: str, bootstrap: str, loop: str = "auto",
+          http: str = "auto") -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--port", str(port),
-                             "--prefix", prefix, "--bootstrap", bootstrap])
+                             "--prefix", prefix, "--bootstrap", bootstrap,
+                             "--loop", loop, "--http", http])
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -173,9 +177,12 @@ def main() -> int:
     p.add_argument("--serve")
     p.add_argument("--port", type=int)
     p.add_argument("--prefix", default="")
+    # uvicorn's choices; "auto" takes uvloop and httptools when installed, as production.
+    p.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
+    p.add_argument("--http", default="auto", choices=["auto", "h11", "httptools"])
     args = p.parse_args()
     if args.serve:
-        serve(args.serve, args.port, args.prefix, args.bootstrap)
+        serve(args.serve, args.port, args.prefix, args.bootstrap, args.loop, args.http)
         return 0
 
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
@@ -184,7 +191,7 @@ def main() -> int:
     secs, conc = args.seconds, args.concurrency
     results: dict[str, float] = {}
     results["raw_events_s"] = raw_producer(args.bootstrap, prefix, secs)
-    bare, bare_port = start("bare", prefix, args.bootstrap)
+    bare, bare_port = start("bare", prefix, args.bootstrap, args.loop, args.http)
     try:
         asyncio.run(closed_loop(bare_port, "/v1/events", single, 1, conc))  # warm up
         results["bare_req_s"] = asyncio.run(closed_loop(bare_port, "/v1/events", single, secs,
@@ -192,7 +199,7 @@ def main() -> int:
     finally:
         bare.terminate()
         bare.wait()
-    coll, port = start("collector", prefix, args.bootstrap)
+    coll, port = start("collector", prefix, args.bootstrap, args.loop, args.http)
     try:
         asyncio.run(closed_loop(port, "/v1/events", single, 1, conc))  # warm up
         results["single_req_s"] = asyncio.run(closed_loop(port, "/v1/events", single, secs,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from collector.proxies import parse_networks
 from leadscore.settings import Settings
 from schemas.event_types import EVENT_TYPES
 
@@ -23,8 +24,11 @@ class CollectorConfig:
     cors_origins: dict[str, list[str]] = field(default_factory=dict)
     track_mapping: dict[str, str] = field(default_factory=dict)
     machine_open_s: float = 10.0
+    # Proxies (CIDRs) whose X-Forwarded-For is believed; empty: the TCP peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        parse_networks(self.trusted_proxies)  # a bad entry fails at start, naming the key
         for name, kind in self.track_mapping.items():
             if kind not in EVENT_TYPES:
                 raise ValueError(
@@ -41,4 +45,5 @@ class CollectorConfig:
             cors_origins=dict(settings.collector_cors_origins),
             track_mapping=dict(settings.collector_track_mapping),
             machine_open_s=settings.collector_machine_open_s,
+            trusted_proxies=tuple(settings.collector_trusted_proxies),
         )

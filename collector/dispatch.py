@@ -40,9 +40,9 @@ class Dispatcher:
             records += [self.rejection_record(r, received_at) for r in rejections]
         await self._deliver(records)
         for e in events:
-            self._metrics.accepted.labels(e.type).inc()
+            self._metrics.accepted(e.type).inc()
         for r in rejections:
-            self._metrics.rejected.labels(r.reason).inc()
+            self._metrics.rejected(r.reason).inc()
 
     async def send_outcome(self, outcome: Outcome) -> None:
         await self._deliver([Record(topic_name(LEAD_OUTCOMES, self._prefix), outcome.lead_id,

@@ -17,6 +17,7 @@ from collector.enrichment import Edge, enrich
 from collector.machine_opens import is_machine_open
 from collector.metrics import Metrics
 from collector.producer import DeliveryError
+from collector.proxies import TrustedProxies
 from schemas.events import MAX_ID_LENGTH, Event, StoredEvent
 
 log = logging.getLogger("leadscore.collector.email")
@@ -31,11 +32,13 @@ ANON_COOKIE: Final = "ls_aid"
 ANON_PARAM: Final = "aid"
 
 
-def email_router(dispatcher: Dispatcher, config: CollectorConfig, metrics: Metrics) -> APIRouter:
+def email_router(dispatcher: Dispatcher, config: CollectorConfig, metrics: Metrics,
+                 proxies: TrustedProxies | None = None) -> APIRouter:
     router = APIRouter(tags=["email"])
+    proxies = proxies or TrustedProxies()
 
     def edge(request: Request, now: datetime) -> Edge:
-        ip = request.client.host if request.client else None
+        ip = proxies.client_ip(request.scope)
         return Edge(now, ip, request.headers.get("user-agent"), config.truncate_ips)
 
     async def record(events: list[StoredEvent]) -> None:
@@ -43,7 +46,7 @@ def email_router(dispatcher: Dispatcher, config: CollectorConfig, metrics: Metri
         try:
             await dispatcher.send(events)
         except DeliveryError as exc:
-            metrics.dropped.labels("kafka_unavailable").inc(len(events))
+            metrics.dropped("kafka_unavailable").inc(len(events))
             log.warning("email event not recorded: %s", exc)
 
     @router.get("/v1/o/{token}.gif", response_class=Response,
@@ -53,7 +56,7 @@ def email_router(dispatcher: Dispatcher, config: CollectorConfig, metrics: Metri
         try:
             parsed = read_token(config.signing_secret, token, "open", now)
         except (BadToken, ExpiredToken):
-            metrics.rejected.labels("bad_email_token").inc()
+            metrics.rejected("bad_email_token").inc()
         else:
             await record([_open_event(parsed, edge(request, now), config.machine_open_s)])
         return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
@@ -66,10 +69,10 @@ def email_router(dispatcher: Dispatcher, config: CollectorConfig, metrics: Metri
             parsed = read_token(config.signing_secret, token, "click", now)
         except ExpiredToken as exc:
             # Authentic, so its target is the signer's: send the reader on, record nothing.
-            metrics.rejected.labels("expired_email_token").inc()
+            metrics.rejected("expired_email_token").inc()
             return _redirect(exc.token.url)
         except BadToken:
-            metrics.rejected.labels("bad_email_token").inc()
+            metrics.rejected("bad_email_token").inc()
             return Response("This link is not valid.", 404, media_type="text/plain",
                             headers=NO_STORE)
         anon = request.query_params.get(ANON_PARAM) or request.cookies.get(ANON_COOKIE)

@@ -27,6 +27,9 @@ def serve(settings: Settings) -> None:
         port=settings.collector_port,
         log_level="warning",
         access_log=False,
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; who is believed
+        # is LEADSCORE_COLLECTOR_TRUSTED_PROXIES's decision alone (collector/proxies.py).
+        proxy_headers=False,
     )
     try:
         uvicorn.Server(config).run()

@@ -52,6 +52,21 @@ class Settings(BaseSettings):
     # Where email links point (the collector as the internet sees it).
     collector_public_url: str = "http://127.0.0.1:8000"
     email_token_ttl_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    # Proxies whose X-Forwarded-For names the client (for rate limits, IP truncation, bot
+    # checks): CIDRs, comma-separated or a JSON list. Empty: trust nobody, use the TCP peer.
+    collector_trusted_proxies: Annotated[list[str], NoDecode] = []
+
+    @field_validator("collector_trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, v: object) -> object:
+        if isinstance(v, str):
+            text = v.strip()
+            if text.startswith("["):
+                import json  # here, to keep this block self-contained
+
+                return json.loads(text)
+            return [cidr.strip() for cidr in text.split(",") if cidr.strip()]
+        return v
     # --- end collector ---
 
     worker_store: str = "rocksdb://"
