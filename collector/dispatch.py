@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -39,10 +40,10 @@ class Dispatcher:
             assert received_at is not None  # noqa: S101 - a caller bug, not input
             records += [self.rejection_record(r, received_at) for r in rejections]
         await self._deliver(records)
-        for e in events:
-            self._metrics.accepted(e.type).inc()
-        for r in rejections:
-            self._metrics.rejected(r.reason).inc()
+        for kind, n in Counter(e.type for e in events).items():  # one locked inc per type
+            self._metrics.accepted(kind).inc(n)
+        for reason, n in Counter(r.reason for r in rejections).items():
+            self._metrics.rejected(reason).inc(n)
 
     async def send_outcome(self, outcome: Outcome) -> None:
         await self._deliver([Record(topic_name(LEAD_OUTCOMES, self._prefix), outcome.lead_id,
