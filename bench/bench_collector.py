@@ -9,6 +9,8 @@
 - single:  POST /v1/events, one event per request, against the real broker.
 - batched: POST /v1/batch, 100 events per request.
 - p99:     single-event latency under an open-loop load at 70% of the measured max.
+- cpu:     each server's CPU time per request during its closed-loop run (Linux /proc);
+           bare ÷ single of it is the single-event ratio without other processes' noise.
 
 Servers run as subprocesses (one uvicorn worker each, as `leadscore collector` runs);
 the load comes from a small asyncio HTTP/1.1 keep-alive client in this process.
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -76,6 +79,22 @@ def start(kind: str, prefix: str, bootstrap: str, loop: str = "auto",
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError(f"{kind} server did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(pid: int, run: Callable[[], float], seconds: float) -> tuple[float, float]:
+    """A closed-loop rate, and the server's CPU microseconds per request during it."""
+    before = cpu_seconds(pid)
+    rate = run()
+    return rate, 1e6 * (cpu_seconds(pid) - before) / max(1.0, rate * seconds)
 
 
 def request_bytes(path: str, body: bytes) -> bytes:
@@ -194,16 +213,18 @@ def main() -> int:
     bare, bare_port = start("bare", prefix, args.bootstrap, args.loop, args.http)
     try:
         asyncio.run(closed_loop(bare_port, "/v1/events", single, 1, conc))  # warm up
-        results["bare_req_s"] = asyncio.run(closed_loop(bare_port, "/v1/events", single, secs,
-                                                        conc))
+        results["bare_req_s"], results["bare_cpu_us_per_req"] = measured(
+            bare.pid, lambda: asyncio.run(closed_loop(bare_port, "/v1/events", single, secs,
+                                                      conc)), secs)
     finally:
         bare.terminate()
         bare.wait()
     coll, port = start("collector", prefix, args.bootstrap, args.loop, args.http)
     try:
         asyncio.run(closed_loop(port, "/v1/events", single, 1, conc))  # warm up
-        results["single_req_s"] = asyncio.run(closed_loop(port, "/v1/events", single, secs,
-                                                          conc))
+        results["single_req_s"], results["single_cpu_us_per_req"] = measured(
+            coll.pid, lambda: asyncio.run(closed_loop(port, "/v1/events", single, secs,
+                                                      conc)), secs)
         results["batch_events_s"] = BATCH * asyncio.run(
             closed_loop(port, "/v1/batch", batch, secs, max(2, conc // 8)))
         rate = 0.7 * results["single_req_s"]
@@ -215,6 +236,11 @@ def main() -> int:
         coll.wait()
     results["batch_vs_raw"] = results["batch_events_s"] / results["raw_events_s"]
     results["single_vs_bare"] = results["single_req_s"] / results["bare_req_s"]
+    # The same ratio from the servers' CPU per request: steadier on a shared machine,
+    # where the rates swing with other processes' load.
+    if results["single_cpu_us_per_req"]:
+        results["single_vs_bare_cpu"] = (results["bare_cpu_us_per_req"]
+                                         / results["single_cpu_us_per_req"])
     print(json.dumps({k: round(v, 3) for k, v in results.items()}, indent=2))
     return 0
 

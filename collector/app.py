@@ -28,7 +28,7 @@ from collector.observe import Observe
 from collector.producer import Delivery, DeliveryError
 from collector.proxies import TrustedProxies
 from collector.ratelimit import TokenBuckets, retry_after
-from collector.request_body import BodyError, read_json
+from collector.request_body import BodyError, header_map, read_json
 from collector.snippet_route import snippet_router
 from schemas.events import Event
 from schemas.messages import Outcome
@@ -115,21 +115,22 @@ def create_app(
         received_at = datetime.now(UTC)
         ip = proxies.client_ip(request.scope)
         limit(ip_buckets, ip or "-", "ip")
+        headers = header_map(request)
         try:
-            body, size = await read_json(request)
+            body, size = await read_json(request, headers)
         except BodyError as exc:
             raise Refused(_error(exc.status, exc.error, exc.message)) from None
-        key = key_from_headers(request.headers) or request.query_params.get(BODY_KEY_FIELD)
+        key = key_from_headers(headers) or request.query_params.get(BODY_KEY_FIELD)
         if key is None and isinstance(body, dict) and isinstance(body.get(BODY_KEY_FIELD), str):
             key = body[BODY_KEY_FIELD]
         if not is_valid(key, write_keys):
             raise Refused(_error(401, "unauthorized", "missing or unknown write key"))
-        origin = request.headers.get("origin")
+        origin = headers.get("origin")
         if origin and not origins.allows(key, origin):
             raise Refused(_error(403, "origin_not_allowed", f"origin {origin} not allowed"))
         limit(key_buckets, key or "", "write_key")
         sent_at = _sent_at(body)
-        return body, Edge(received_at, ip, request.headers.get("user-agent"),
+        return body, Edge(received_at, ip, headers.get("user-agent"),
                           config.truncate_ips, sent_at, size)
 
     async def ingest(items: list[Any], edge: Edge, indexed: bool = True) -> Intake:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from collector.limits import MAX_BODY_BYTES
 
@@ -17,18 +19,33 @@ class BodyError(Exception):
         self.status, self.error, self.message = status, error, message
 
 
-async def read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
+def header_map(request: Request) -> dict[str, str]:
+    """The request's headers as a plain dict, built once: a request makes half a dozen
+    lookups, and each of Starlette's is a scan of the list. For a repeated header the
+    first one counts, as with Starlette's `get`."""
+    return {k.decode("latin-1"): v.decode("latin-1")
+            for k, v in reversed(request.scope["headers"])}
+
+
+async def read_body(request: Request, headers: Mapping[str, str] | None = None) -> bytes:
+    headers = request.headers if headers is None else headers
+    declared = headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise BodyError(413, "too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():  # stop reading at the limit, not after
+    more = True
+    while more:  # stop reading at the limit, not after
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
+        more = message.get("more_body", False)
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise BodyError(413, "too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
         chunks.append(chunk)
-    body = b"".join(chunks)
-    if request.headers.get("content-encoding", "").lower() == "gzip":
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    if headers.get("content-encoding", "").lower() == "gzip":
         body = _gunzip(body)
     return body
 
@@ -45,9 +62,11 @@ def _gunzip(body: bytes) -> bytes:
     return out
 
 
-async def read_json(request: Request) -> tuple[Any, int]:
+async def read_json(
+    request: Request, headers: Mapping[str, str] | None = None
+) -> tuple[Any, int]:
     """The parsed body and its (inflated) size in bytes."""
-    body = await read_body(request)
+    body = await read_body(request, headers)
     try:
         return json.loads(body), len(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
