@@ -45,7 +45,7 @@ its old windows are read with the new length until they age out; rescore to be e
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from math import copysign, exp2, isfinite
-from typing import Any
+from typing import Any, Final
 
 from scorer import caps, once
 from scorer.credits import Contribution
@@ -54,7 +54,7 @@ from scorer.events import ScoringEvent
 from scorer.fit import evaluate
 from scorer.ledger import book, demote, restamp, result, score_at, set_traits
 from scorer.limits import CAP_LATENESS, MAX_CAP_WINDOWS, RECENT_CREDITS
-from scorer.matching import path_of
+from scorer.matching import Predicate, path_of
 from scorer.outputs import StageChange, Update
 from scorer.rules import Rule, Rules, Trigger
 from scorer.stages import RANK, higher_of, stage_for
@@ -63,14 +63,14 @@ from scorer.state import CapWindows, LeadState
 # Per rules object and event type, the rules and triggers that apply, unpacked once.
 # kind: 0 plain, 1 capped, 2 once_per; `matches` is None for rules without `where`;
 # `limit` is how many events of a cap window can get credit.
-_Step = tuple[Rule, str, float, Any, Any, int, int]
-_TriggerStep = tuple[Trigger, Any, bool]
+_Step = tuple[Rule, str, float, Predicate | None, Predicate | None, int, int]
+_TriggerStep = tuple[Trigger, Predicate | None, bool]
 _Plan = tuple[tuple[_Step, ...], tuple[_TriggerStep, ...], bool]
 _Plans = dict[str, _Plan]
 # A pure cache: the plans of the last rules object used, as one (rules, plans) pair that
 # is replaced whole (threads see either pair), compared by identity and referenced, so
 # the rules object's id cannot be reused while it is cached.
-_CACHED: list[tuple[Any, _Plans]] = [(None, {})]
+_CACHED: Final[list[tuple[Rules | None, _Plans]]] = [(None, {})]
 
 
 def _plans_for(rules: Rules) -> _Plans:
@@ -109,7 +109,7 @@ def _compile(rules: Rules, event_type: str, plans: _Plans) -> _Plan:
     return plan
 
 
-_NO_WINDOWS: dict[int, tuple[float, ...]] = {}  # shared, never modified
+_NO_WINDOWS: Final[dict[int, tuple[float, ...]]] = {}  # shared, never modified
 
 
 def _capped(
@@ -238,7 +238,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     if s.version != rules.version:
         restamp(s, rules)
     h = rules.half_life
-    changes: list[StageChange] = []
+    changes: list[StageChange] | None = None
     if t > s.t_ref:  # decay to the event's time first, so credits at t add at face value
         decayed = s.score_ref * exp2((s.t_ref - t) / h)
         if s.stage != "cold":
@@ -290,8 +290,10 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
             book(s, boosts, rules)
             added += boosts
     s.seen = remember(s.seen, key, t, s.t_ref)
-    if added:
-        s.recent = (*s.recent, *added)[-RECENT_CREDITS:]
+    contributions = tuple(added)
+    if contributions:
+        recent = s.recent + contributions
+        s.recent = recent[-RECENT_CREDITS:] if len(recent) > RECENT_CREDITS else recent
     stage = stage_for(s.score_ref, s.stage, rules)
     if fired is not None:
         stage = higher_of(stage, fired.raise_to)
@@ -300,17 +302,17 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
         by_trigger = fired is not None and up and stage == fired.raise_to
         cause, tipping = ("trigger", fired.id) if by_trigger and fired else ("event", None)
         tipping = tipping or _tipping_rule(added, up)
-        changes.append(StageChange(s.stage, stage, s.score_ref, s.t_ref, cause, eid, tipping))
+        change = StageChange(s.stage, stage, s.score_ref, s.t_ref, cause, eid, tipping)
+        changes = [change] if changes is None else [*changes, change]
         s.stage = stage
-    last = changes[-1] if changes else None
-    return Update(
-        s, s.score_ref, s.stage, s.t_ref, s.fit_grade, tuple(added), last, False, tuple(changes)
-    )
+    done = tuple(changes) if changes else ()
+    last = done[-1] if done else None
+    return Update(s, s.score_ref, s.stage, s.t_ref, s.fit_grade, contributions, last, False, done)
 
 
 # Demotions are only looked for when the decayed score is not clearly above the exit
 # threshold; the margin covers rounding differences between exp2 and the exact crossing.
-_NO_CROSSING = 1.0 + 1e-9
+_NO_CROSSING: Final = 1.0 + 1e-9
 
 
 def update_traits(state: LeadState, traits: Mapping[str, Any], at: float, rules: Rules) -> Update:
