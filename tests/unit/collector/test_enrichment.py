@@ -1,3 +1,4 @@
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -83,3 +84,11 @@ def test_machine_opens() -> None:
     assert is_machine_open("Proofpoint URL Defense", sent, NOW, 10)
     assert is_machine_open(None, sent, NOW, 10)
     assert is_machine_open(human, NOW - timedelta(seconds=3), NOW, 10)
+
+
+def test_event_ids_are_random_v4_uuids_and_distinct() -> None:
+    from collector.enrichment import new_event_id
+
+    ids = [new_event_id() for _ in range(1000)]  # spans several pools of 256
+    assert len(set(ids)) == 1000
+    assert all(i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
