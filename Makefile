@@ -6,10 +6,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Installing compiles scorer/ with mypyc (setup.py), so a changed scorer source reinstalls.
+SCORER_SOURCES := $(filter-out scorer/__init__.py,$(wildcard scorer/*.py))
 
 .PHONY: run demo test lint typecheck browser unit integration e2e bench install broker-start broker-stop clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(SCORER_SOURCES)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
