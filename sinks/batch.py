@@ -67,6 +67,24 @@ class Batch:
         self.sources.setdefault(table, []).append(source)
         self.row_count += 1
 
+    def cover(self, tp: TopicPartition, first: int, last: int, now: float) -> None:
+        """Record that offsets first..last of `tp` (read in order) belong to this batch; the
+        rows they make are added with `add_lines`/`add_row`. The per-poll form of `add`."""
+        if self.started is None:
+            self.started = now
+        known = self.ranges.get(tp)
+        self.ranges[tp] = (first if known is None else known[0], last)
+
+    def add_row(self, table: str, row: Row) -> None:
+        self.rows.setdefault(table, []).append(row)
+        self.row_count += 1
+
+    def add_lines(self, table: str, lines: list[bytes], sources: list[Source]) -> None:
+        """Rows sent unparsed (see `add_line`), one poll's worth at a time."""
+        self.lines.setdefault(table, []).extend(lines)
+        self.sources.setdefault(table, []).extend(sources)
+        self.row_count += len(lines)
+
     def due(self, now: float, max_rows: int, max_wait_s: float) -> bool:
         if self.started is None:
             return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -115,6 +115,38 @@ def event_row(value: dict[str, Any]) -> Row:
     )
 
 
+def stage_prefix(topic: str, partition: int) -> bytes:
+    """The start of every JSONEachRow line of one partition, up to the offset's digits.
+    Kafka topic names are [a-zA-Z0-9._-]: nothing to escape, so no encoder on the hot path."""
+    return b'{"_topic":"%s","_partition":%d,"_offset":' % (topic.encode(), partition)
+
+
+def stage_lines(
+    prefix: bytes, records: Sequence[Source]
+) -> tuple[list[bytes], list[Source], list[Source]]:
+    """(lines, their records, the other records) for one partition's records: each JSON
+    object becomes one JSONEachRow line with its Kafka coordinates spliced in, without
+    parsing it; anything else is left for `message_row` (it goes to the dead letters)."""
+    lines: list[bytes] = []
+    sources: list[Source] = []
+    others: list[Source] = []
+    for record in records:
+        value = record.value
+        # The common case, `{"` (an object with a first key), is spliced with one format;
+        # whitespace or an empty object take the general path.
+        if value is not None and value[:2] == b'{"':
+            lines.append(b"%s%d,%s" % (prefix, record.offset, value[1:]))
+            sources.append(record)
+            continue
+        line = stage_line(value, record.topic, record.partition, record.offset)
+        if line is None:
+            others.append(record)
+        else:
+            lines.append(line)
+            sources.append(record)
+    return lines, sources, others
+
+
 def stage_line(value: bytes | None, topic: str, partition: int, offset: int) -> bytes | None:
     """The message as one JSONEachRow line with its Kafka coordinates spliced in, without
     parsing it; None when it is not a JSON object (it goes to the dead letters instead)."""
@@ -122,14 +154,7 @@ def stage_line(value: bytes | None, topic: str, partition: int, offset: int) -> 
         return None
     rest = value[1:].lstrip()
     joiner = b"" if rest[:1] == b"}" else b","
-    # Kafka topic names are [a-zA-Z0-9._-]: nothing to escape, so no encoder on the hot path.
-    return b'{"_topic":"%s","_partition":%d,"_offset":%d%s%s' % (
-        topic.encode(),
-        partition,
-        offset,
-        joiner,
-        rest,
-    )
+    return b"%s%d%s%s" % (stage_prefix(topic, partition), offset, joiner, rest)
 
 
 EVENTS = TableSpec(

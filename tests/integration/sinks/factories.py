@@ -55,7 +55,7 @@ NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
 def stored_event(i: int, kind: str = "page_view", **over: Any) -> StoredEvent:
-    props: dict[str, Any] = {
+    by_kind: dict[str, dict[str, Any]] = {
         "page_view": {
             "url": f"https://ex.com/pricing?utm_source=google&utm_medium=cpc&n={i}",
             "dwell_ms": 1000 + i,
@@ -63,7 +63,8 @@ def stored_event(i: int, kind: str = "page_view", **over: Any) -> StoredEvent:
         "video_progress": {"video_id": "demo", "percent": 50.0},
         "download": {"asset_id": "whitepaper"},
         "email_open": {"campaign_id": "nov-news"},
-    }.get(kind, {})
+    }
+    props = by_kind.get(kind, {})
     fields: dict[str, Any] = {
         "event_id": uuid.uuid4(),
         "type": kind,

@@ -110,11 +110,6 @@ def _events(settings: Settings) -> int:
     return int(scalar(settings, "SELECT count() FROM events") or 0)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect, open in issue 6: after a kill -9 restart the sink can stall "
-    "(rebalance callback on kafka-python's IO thread races the recovery scan)",
-)
 def test_kill_9_mid_batch_then_restart_counts_exactly_once(
     settings: Settings, prefix: str, producer: KafkaProducer, sink_process: SinkProcess
 ) -> None:
