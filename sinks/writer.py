@@ -1,12 +1,22 @@
-"""Insert one batch: one INSERT per table, each carrying the batch's deduplication token."""
+"""Insert one batch: one INSERT per table, each carrying the batch's deduplication token.
+
+Bad data never blocks a partition. A block ClickHouse refuses as data (a server error code in
+DATA_ERROR_CODES, or clickhouse-connect failing to serialize a value, e.g. an integer too big
+for its column) is split in halves until the refused rows are single; those go to
+`sink_dead_letters` with the reason, the rest to their table. Every sub-block carries a token
+derived from the batch's (its place in the bisection), so a retry after a failure half-way
+lands each sub-block once.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from clickhouse_connect.driver.exceptions import DataError
 from kafka.structs import TopicPartition
 
 from sinks.batch import Batch, Row, Source
@@ -52,9 +62,53 @@ def write_batch(
         written[table] = len(lines)
     for table, rows in sorted(batch.rows.items()):
         if rows:
-            _insert(client, database, table, rows, columns_of(table, specs), batch.token(table))
+            columns = columns_of(table, specs)
+            _insert_or_isolate(client, database, table, rows, columns, batch.token(table))
             written[table] = written.get(table, 0) + len(rows)
     return written
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """True when retrying the same rows cannot help: the data itself is refused."""
+    return isinstance(exc, DataError) or error_code(exc) in DATA_ERROR_CODES
+
+
+def _insert_or_isolate(
+    client: Any,
+    database: str,
+    table: str,
+    rows: Sequence[Row],
+    columns: tuple[str, ...],
+    token: str,
+) -> None:
+    """Insert `rows`; if refused as data, bisect down to the refused rows and dead-letter
+    them. One bad row in n costs about 2*log2(n) extra inserts; any other error is raised."""
+    try:
+        _insert(client, database, table, rows, columns, token)
+        return
+    except Exception as exc:
+        if not is_data_error(exc):
+            raise
+        refused = exc
+    if len(rows) > 1:
+        mid = len(rows) // 2
+        _insert_or_isolate(client, database, table, rows[:mid], columns, f"{token}:a")
+        _insert_or_isolate(client, database, table, rows[mid:], columns, f"{token}:b")
+        return
+    topic, partition, offset = rows[0][-3:]
+    reason = f"refused by ClickHouse ({table}): {str(refused)[:900]}"
+    log.warning("event=dead_letter topic=%s partition=%d offset=%d error=%r",
+                topic, partition, offset, reason[:300])  # fmt: skip
+    if table == DEAD_LETTERS_TABLE:
+        # Nowhere left to put it: log it in full and let the partition move on.
+        log.error("event=dead_letter_refused row=%r error=%r", rows[0], str(refused)[:300])
+        return
+    fields = dict(zip(columns[:-3], rows[0][:-3], strict=True))
+    value = json.dumps(fields, default=str, ensure_ascii=False)
+    dead = ("", value, reason, topic, partition, offset)
+    _insert_or_isolate(
+        client, database, DEAD_LETTERS_TABLE, [dead], DEAD_LETTER_COLUMNS, f"{token}:dead"
+    )
 
 
 def _insert(
@@ -86,7 +140,7 @@ def _insert_lines(
             settings=settings,
         )
     except Exception as exc:
-        if error_code(exc) not in DATA_ERROR_CODES:
+        if not is_data_error(exc):
             raise
         log.warning("event=stage_refused table=%s rows=%d error=%r", spec.name, len(lines),
                     str(exc)[:300])  # fmt: skip
@@ -111,7 +165,7 @@ def _insert_parsed(
         rows.setdefault(table, []).append(row)
     for table, table_rows in sorted(rows.items()):
         columns = DEAD_LETTER_COLUMNS if table == DEAD_LETTERS_TABLE else spec.all_columns
-        _insert(client, database, table, table_rows, columns, token)
+        _insert_or_isolate(client, database, table, table_rows, columns, token)
 
 
 def error_code(exc: BaseException) -> int | None:

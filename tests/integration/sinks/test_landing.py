@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from kafka import KafkaProducer
@@ -76,3 +77,31 @@ def test_bad_messages_go_to_dead_letters_and_the_rest_lands(
             '{"lead_id": "x"}',
         ]
     )
+
+
+def test_rows_clickhouse_refuses_on_any_topic_are_dead_lettered_and_the_rest_lands(
+    settings: Settings, prefix: str, producer: KafkaProducer, start_sink: Callable[..., object]
+) -> None:
+    topic = prefix + t.EVENTS_REJECTED
+    for i in range(30):
+        # idx is Nullable(Int32): 2**40 builds a row in Python that ClickHouse cannot take.
+        index = 2**40 if i in (4, 21) else i
+        rejected = {
+            "received_at": "2026-11-20T10:00:00Z",
+            "reason": "invalid",
+            "errors": [{"loc": ["type"], "msg": "bad"}],
+            "index": index,
+            "raw": f"raw-{i}",
+        }
+        send_json(producer, topic, f"k{i}", rejected)
+    producer.flush()
+    start_sink()
+    wait_count(settings, "events_rejected", 28)
+    wait_count(settings, "sink_dead_letters", 2)
+    stored = run_query(settings, "SELECT raw FROM events_rejected")
+    assert sorted(v for (v,) in stored.rows) == sorted(
+        f"raw-{i}" for i in range(30) if i not in (4, 21)
+    )
+    dead = run_query(settings, "SELECT value, error FROM sink_dead_letters")
+    assert sorted(json.loads(value)["raw"] for value, _ in dead.rows) == ["raw-21", "raw-4"]
+    assert all("refused by ClickHouse (events_rejected)" in error for _, error in dead.rows)
