@@ -9,6 +9,7 @@ spread over ~3 weeks per lead and arriving slightly out of order.
 """
 
 import argparse
+import gc
 import json
 import platform
 import random
@@ -155,8 +156,8 @@ def per_step_costs(wire: list[str]) -> dict[str, float]:
         "apply_event: email click (one plain rule)": lambda: apply_event(state, click, rules),
         "event id digest (BLAKE2b, 8 base64 chars)": lambda: digest(view.event_id),
         "LeadState.copy()": state.copy,
-        "one Contribution (slot-set)": lambda: credit("pricing", 5.0, "e", 1.0, False),
-        "one Update (slot-set)": lambda: update(state, 1.0, "hot", 1.0, "D", (), None, False, ()),
+        "one Contribution": lambda: credit("pricing", 5.0, "e", 1.0, False),
+        "one Update": lambda: update(state, 1.0, "hot", 1.0, "D", (), None, False, ()),
         "dict copy with one key replaced (10 keys)": lambda: {**stored, "s": 1.0},
         "state_to_dict (30-event lead)": lambda: state_to_dict(state),
         "state_from_dict (30-event lead)": lambda: state_from_dict(stored),
@@ -167,6 +168,15 @@ def per_step_costs(wire: list[str]) -> dict[str, float]:
         name: min(timeit.repeat(fn, number=5_000, repeat=5)) / 5_000 * 1e6
         for name, fn in names.items()
     }
+
+
+def _compiled() -> bool:
+    from importlib.machinery import ExtensionFileLoader
+
+    import scorer.engine
+
+    spec = scorer.engine.__spec__
+    return spec is not None and isinstance(spec.loader, ExtensionFileLoader)
 
 
 def main() -> None:
@@ -180,16 +190,24 @@ def main() -> None:
     wire = make_wire(n, args.leads)
     baseline = min(run_baseline(wire) for _ in range(args.repeat))
     scoring = min(run_scoring(wire)[0] for _ in range(args.repeat))
+    gc.disable()  # diagnostic only: how much of the loop is the cyclic garbage collector
+    try:
+        scoring_no_gc = min(run_scoring(wire)[0] for _ in range(args.repeat))
+    finally:
+        gc.enable()
     stored = min(run_stored(wire) for _ in range(args.repeat))
     apply_only = max(scoring - baseline, 1e-9)
     median, largest = typical_size()
     print(
-        f"python {platform.python_version()} {platform.machine()}: {n} events, {args.leads} leads"
+        f"python {platform.python_version()} {platform.machine()}: {n} events, {args.leads} leads,"
+        f" scorer {'compiled (mypyc)' if _compiled() else 'pure Python'}"
     )
     print(f"decode only (json.loads -> ScoringEvent):   {n / baseline:>9,.0f} events/s")
     print(f"decode + apply_event (states in memory):    {n / scoring:>9,.0f} events/s")
     print(f"apply_event alone (difference of the two):  {n / apply_only:>9,.0f} events/s")
     print(f"decode + state JSON load/apply/dump:        {n / stored:>9,.0f} events/s")
+    no_gc = max(scoring_no_gc - baseline, 1e-9)
+    print(f"apply_event alone, cyclic GC off (diag.):   {n / no_gc:>9,.0f} events/s")
     print(f"state JSON after 50 events: median {median} B, max {largest} B (200 leads)")
     print(f"apply_event alone / decode only: {baseline / apply_only:.2f}")
     print(f"apply_event alone: {apply_only / n * 1e6:.1f} us/event; per step (us, same run):")
