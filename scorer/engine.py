@@ -141,15 +141,24 @@ def _capped(
                 granted = copysign(min(abs(points), cap.points - n * abs(points)), points)
                 out.append(Contribution(rule.id, granted, eid, t, False))
                 return closed, {**windows, window: (*before, t)}
-        elif limit and (not windows or window > max(windows)):
+        elif limit:
+            newest = earliest = window  # of the held windows and this one, in one pass
+            for w in windows:
+                if w > newest:
+                    newest = w
+                elif w < earliest:
+                    earliest = w
             oldest = int((latest - CAP_LATENESS) // per)
-            if window >= oldest:
-                if not windows or min(windows) >= oldest:
+            if newest == window and window >= oldest:  # no held window is later than this one
+                if earliest >= oldest:
                     kept = {**windows, window: (t,)}
-                else:
-                    kept = {w: times for w, times in windows.items() if w >= oldest}
-                    cut = max(w for w in windows if w < oldest)
-                    closed = cut if closed is None else max(closed, cut)
+                else:  # drop windows too old to matter; remember the newest one dropped
+                    kept = {}
+                    for w, times in windows.items():
+                        if w >= oldest:
+                            kept[w] = times
+                        elif closed is None or w > closed:
+                            closed = w
                     kept[window] = (t,)
                 if len(kept) <= MAX_CAP_WINDOWS:
                     granted = copysign(min(abs(points), cap.points), points)
