@@ -72,7 +72,7 @@ def parse_event(
     if segment.is_segment(raw):
         translated = segment.translate(raw, track_mapping or {}, index)
         raw, sent_at = translated.event, translated.sent_at
-    else:
+    elif BODY_KEY_FIELD in raw:
         raw = {k: v for k, v in raw.items() if k != BODY_KEY_FIELD}
     try:
         event = Event.model_validate(raw)

@@ -92,3 +92,23 @@ def test_event_ids_are_random_v4_uuids_and_distinct() -> None:
     ids = [new_event_id() for _ in range(1000)]  # spans several pools of 256
     assert len(set(ids)) == 1000
     assert all(i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
+
+
+def test_stored_event_is_what_model_construct_makes() -> None:
+    from collector.enrichment import stored_event
+    from schemas.events import StoredEvent
+
+    assert not StoredEvent.__pydantic_post_init__ and not StoredEvent.__private_attributes__
+    assert all(f.alias is None and f.validation_alias is None
+               for f in StoredEvent.model_fields.values())
+    now = datetime(2026, 11, 1, 10, tzinfo=UTC)
+    values = {"event_id": uuid.uuid4(), "type": "page_view", "anonymous_id": "a",
+              "lead_id": None, "occurred_at": now, "received_at": now,
+              "properties": {"url": "/x"}, "traits": {}, "context": {"ip": "10.0.0.0"},
+              "flags": ["bot"]}
+    fast, slow = stored_event(dict(values)), StoredEvent.model_construct(**values)
+    assert fast == slow
+    assert fast.model_dump_json() == slow.model_dump_json()
+    assert fast.model_fields_set == slow.model_fields_set
+    assert StoredEvent.model_validate_json(fast.model_dump_json()) == slow
+    fast.flags = []  # an assignment still works (pydantic records it in the fields set)
