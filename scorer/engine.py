@@ -221,10 +221,12 @@ def _properties(event: ScoringEvent) -> Mapping[str, Any]:
 
 
 def _tipping_rule(added: list[Contribution], up: bool) -> str | None:
-    credits = [c for c in added if (c.points > 0) == up]
-    if not credits:
-        return None
-    return max(credits, key=lambda c: abs(c.points)).rule_id
+    """The rule of the largest credit in the direction of the change (the first on ties)."""
+    best: Contribution | None = None
+    for c in added:
+        if (c.points > 0) == up and (best is None or abs(c.points) > abs(best.points)):
+            best = c
+    return None if best is None else best.rule_id
 
 
 def _duplicate(state: LeadState) -> Update:

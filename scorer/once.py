@@ -7,12 +7,15 @@ An event missing any of the named properties does not match the rule: it cannot 
 told apart from others.
 """
 
-import base64
-import hashlib
+from binascii import b2a_base64
 from collections.abc import Mapping, Sequence
-from typing import Any
+from hashlib import blake2b
+from typing import Any, Final
 
 from scorer.limits import HORIZON_HALF_LIVES, KEY_DIGEST_BYTES, MAX_ONCE_KEYS
+
+_BLAKE2B: Final = blake2b(digest_size=KEY_DIGEST_BYTES)  # copied per key, never updated
+_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 
 Delta = tuple[float, float]
 
@@ -22,8 +25,10 @@ def key_of(properties: Mapping[str, Any], names: Sequence[str]) -> str | None:
     if any(v is None for v in values):
         return None
     text = "\x1f".join(f"{type(v).__name__}:{v}" for v in values)
-    raw = hashlib.blake2b(text.encode(), digest_size=KEY_DIGEST_BYTES).digest()
-    return base64.urlsafe_b64encode(raw).decode("ascii")
+    hasher = _BLAKE2B.copy()
+    hasher.update(text.encode())
+    # base64.urlsafe_b64encode, without its Python-level wrapper
+    return b2a_base64(hasher.digest(), newline=False).translate(_URLSAFE).decode("ascii")
 
 
 def _prune(keys: dict[str, float], latest: float, half_life: float) -> dict[str, float]:

@@ -7,8 +7,10 @@ from scorer.credits import Contribution
 from scorer.state import LeadState
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class StageChange:
+    """A stage change. Treat it as immutable (not frozen for speed: see Contribution)."""
+
     from_stage: str
     to_stage: str
     score: float  # the score at `at`
@@ -16,6 +18,24 @@ class StageChange:
     cause: str  # event | decay | merge | trigger
     event_id: str | None
     rule_id: str | None  # the trigger, or the rule whose credit tipped it; None for decay
+
+    def __init__(
+        self,
+        from_stage: str,
+        to_stage: str,
+        score: float,
+        at: float,
+        cause: str,
+        event_id: str | None,
+        rule_id: str | None,
+    ) -> None:
+        self.from_stage = from_stage
+        self.to_stage = to_stage
+        self.score = score
+        self.at = at
+        self.cause = cause
+        self.event_id = event_id
+        self.rule_id = rule_id
 
 
 @dataclass(slots=True, unsafe_hash=True)
