@@ -201,7 +201,7 @@ def _key_hash(key: bytes) -> int:
 def _partition(producer: KafkaProducer, topic: str, key: bytes) -> int:
     """kafka-python's (and Java's) default choice for a keyed record, with the hash cached."""
     partitions = sorted(producer._metadata.partitions_for_topic(topic))
-    return partitions[_key_hash(key) % len(partitions)]
+    return int(partitions[_key_hash(key) % len(partitions)])
 
 
 def _expire(future: asyncio.Future[None]) -> None:
