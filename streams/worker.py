@@ -5,12 +5,15 @@ from __future__ import annotations
 import faust
 
 from leadscore.settings import Settings
+from leadscore.topics import ensure_topics
 from scorer import load_rules
 from streams.app import create_app
 
 
 def run_worker(settings: Settings, loglevel: str = "WARNING") -> None:
     rules = load_rules(settings.rules)
+    # Outputs go straight to the producer (streams/sending.py): Faust declares none of them.
+    ensure_topics(settings)
     (settings.var_dir / "worker").mkdir(parents=True, exist_ok=True)
     pipeline = create_app(settings, rules)
     worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
