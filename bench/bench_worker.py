@@ -76,8 +76,15 @@ def backlog(prefix: str, n: int) -> None:
     )
 
 
-def record_times(topic: str, n: int, timeout: float = 600) -> tuple[float, float]:
-    """Broker-side timestamps of the first and n-th message on `topic`."""
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def record_times(topic: str, n: int, pid: int, timeout: float = 600) -> tuple[float, float, float]:
+    """Broker-side timestamps of the first and n-th message on `topic`, and the CPU seconds
+    process `pid` used between seeing them (to within one 0.5 s poll)."""
     consumer = KafkaConsumer(
         topic,
         bootstrap_servers=BOOTSTRAP,
@@ -86,31 +93,37 @@ def record_times(topic: str, n: int, timeout: float = 600) -> tuple[float, float
         metadata_max_age_ms=500,
     )
     stamps: list[float] = []
+    cpu_first = 0.0
     deadline = time.monotonic() + timeout
     while len(stamps) < n and time.monotonic() < deadline:
         for records in consumer.poll(timeout_ms=500).values():
+            if not stamps:
+                cpu_first = process_cpu(pid)
             stamps.extend(r.timestamp / 1000 for r in records)
+    cpu = process_cpu(pid) - cpu_first
     consumer.close()
     if len(stamps) < n:
         raise TimeoutError(f"only {len(stamps)} of {n} messages on {topic}")
     stamps.sort()
-    return stamps[0], stamps[n - 1]
+    return stamps[0], stamps[n - 1], cpu
 
 
-def run_worker(n: int, tmp: Path) -> tuple[float, str]:
+def run_worker(n: int, tmp: Path) -> tuple[float, float, str]:
+    """(events/s, events per CPU second, topic prefix)"""
     prefix = f"bw{uuid.uuid4().hex[:6]}-"
     backlog(prefix, n)
     env = stage_env(tmp / "worker", BOOTSTRAP, prefix)
     pipeline = Pipeline(env, ("worker",))
     pipeline.start()
     try:
-        first, last = record_times(prefix + "lead-scores", n)
+        first, last, cpu = record_times(prefix + "lead-scores", n, pipeline.children["worker"].pid)
     finally:
         pipeline.stop()
-    return (n - 1) / (last - first), prefix
+    return (n - 1) / (last - first), (n - 1) / cpu, prefix
 
 
-def run_empty_agent(n: int, tmp: Path) -> float:
+def run_empty_agent(n: int, tmp: Path) -> tuple[float, float]:
+    """(events/s, events per CPU second)"""
     prefix = f"be{uuid.uuid4().hex[:6]}-"
     backlog(prefix, n)
     out = tmp / "empty.txt"
@@ -120,11 +133,11 @@ def run_empty_agent(n: int, tmp: Path) -> float:
     )
     try:
         wait_for(out.exists, timeout=600, every=0.1)
-        first, last = map(float, out.read_text().split())
+        first, last, cpu = map(float, out.read_text().split())
     finally:
         child.terminate()
         child.wait(30)
-    return (n - 1) / (last - first)
+    return (n - 1) / (last - first), (n - 1) / cpu
 
 
 async def passthrough(prefix: str, n: int) -> float:
@@ -278,6 +291,7 @@ def main() -> None:
     parser.add_argument(
         "--latency-only", type=float, metavar="RATE", help="only the latency part, at this rate"
     )
+    parser.add_argument("--throughput-only", action="store_true")
     args = parser.parse_args()
     n = args.events
     if args.latency_only:
@@ -288,15 +302,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         raw = run_passthrough(n)
-        empty = run_empty_agent(n, tmp)
-        worker, prefix = run_worker(n, tmp)
+        empty, empty_cpu = run_empty_agent(n, tmp)
+        worker, worker_cpu, prefix = run_worker(n, tmp)
         print(f"events: {n} page views of {n // 10} leads, backlog read from the start")
         print(f"raw aiokafka passthrough : {raw:9.0f} events/s")
-        print(f"empty Faust agent        : {empty:9.0f} events/s")
+        print(f"empty Faust agent        : {empty:9.0f} events/s, {empty_cpu:9.0f} per CPU second")
         print(
-            f"leadscore worker         : {worker:9.0f} events/s  = {worker / empty:.2f} of the "
-            f"empty agent, {worker / raw:.3f} of raw aiokafka"
+            f"leadscore worker         : {worker:9.0f} events/s, {worker_cpu:9.0f} per CPU second"
         )
+        print(
+            f"worker / empty agent     : {worker / empty:.2f} by wall clock, "
+            f"{worker_cpu / empty_cpu:.2f} by CPU; worker / raw {worker / raw:.3f}"
+        )
+        if args.throughput_only:
+            return
         per_lead = table_bytes_per_lead(prefix)
         print(f"table value per lead     : {per_lead:9.0f} bytes (changelog, 10 events a lead)")
         p50, p99, sent = run_latency(worker / 2, args.latency_events, tmp)
@@ -309,7 +328,9 @@ def main() -> None:
             {
                 "raw": raw,
                 "empty": empty,
+                "empty_per_cpu_s": empty_cpu,
                 "worker": worker,
+                "worker_per_cpu_s": worker_cpu,
                 "p50_s": p50,
                 "p99_s": p99,
                 "bytes_per_lead": per_lead,
