@@ -45,13 +45,15 @@ BOOTSTRAP = os.environ.get("LEADSCORE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 PATHS = ["/", "/product", "/product/pipelines", "/pricing", "/blog/kafka", "/careers"]
 
 
-def events(n: int, leads: int) -> list[dict[str, Any]]:
+def events(n: int, leads: int, devices: bool = False) -> list[dict[str, Any]]:
+    """Page views of known leads; with `devices`, each lead browses on its own (already
+    identified) device, so events are keyed by the device id and take the identity hop."""
     start = time.time() - 3_600
     return [
         {
             "event_id": str(uuid.uuid4()),
             "type": "page_view",
-            "anonymous_id": None,
+            "anonymous_id": f"device-{i % leads}" if devices else None,
             "lead_id": f"lead-{i % leads}",
             "occurred_at": format_epoch(start + i * 0.1),
             "received_at": format_epoch(start + i * 0.1),
@@ -67,12 +69,16 @@ def events(n: int, leads: int) -> list[dict[str, Any]]:
     ]
 
 
+DEVICES = False  # --devices
+
+
 def backlog(prefix: str, n: int) -> None:
     settings = Settings(topic_prefix=prefix, kafka_bootstrap=BOOTSTRAP)
     ensure_topics(settings)
+    batch = events(n, max(1, n // 10), DEVICES)
     produce(
         BOOTSTRAP,
-        [(prefix + "events-page-view", e["lead_id"], e) for e in events(n, max(1, n // 10))],
+        [(prefix + "events-page-view", e["anonymous_id"] or e["lead_id"], e) for e in batch],
     )
 
 
@@ -292,7 +298,12 @@ def main() -> None:
         "--latency-only", type=float, metavar="RATE", help="only the latency part, at this rate"
     )
     parser.add_argument("--throughput-only", action="store_true")
+    parser.add_argument(
+        "--devices", action="store_true", help="events from identified devices (identity hop)"
+    )
     args = parser.parse_args()
+    global DEVICES
+    DEVICES = args.devices
     n = args.events
     if args.latency_only:
         with tempfile.TemporaryDirectory() as tmp_name:
@@ -304,7 +315,8 @@ def main() -> None:
         raw = run_passthrough(n)
         empty, empty_cpu = run_empty_agent(n, tmp)
         worker, worker_cpu, prefix = run_worker(n, tmp)
-        print(f"events: {n} page views of {n // 10} leads, backlog read from the start")
+        source = "identified devices" if DEVICES else "leads"
+        print(f"events: {n} page views of {n // 10} {source}, backlog read from the start")
         print(f"raw aiokafka passthrough : {raw:9.0f} events/s")
         print(f"empty Faust agent        : {empty:9.0f} events/s, {empty_cpu:9.0f} per CPU second")
         print(
