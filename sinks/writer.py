@@ -41,6 +41,13 @@ _STAGE_SETTINGS: Final = {
     # fields a newer producer adds must not stop the sink
     "input_format_skip_unknown_fields": 1,
     "input_format_null_as_default": 1,
+    # Parse on one thread: the insert runs beside the consumer thread (sinks/inserter.py), and
+    # leaving it a core was 1.13-1.51x the sink's throughput in 4 of 4 alternating pairs on
+    # the 2-core bench box (bench/RESULTS.md, Sink). One thread parses 75-125k rows/s here,
+    # more than one kafka-python consumer delivers.
+    "max_threads": 1,
+    "max_insert_threads": 1,
+    "input_format_parallel_parsing": 0,
 }
 
 
