@@ -63,7 +63,7 @@ def test_a_state_with_displaced_credits_round_trips_exactly() -> None:
     assert (copy.caps, copy.counters, copy.seen) == (state.caps, state.counters, state.seen)
 
 
-def test_the_slot_set_constructors_build_ordinary_objects() -> None:
+def test_the_positional_constructors_build_ordinary_objects() -> None:
     assert credit("r", 2.0, "e", T0, True) == Contribution("r", 2.0, "e", T0, True)
     state = new_state()
     built = update(state, 1.0, "warm", T0, "B", (), None, False, ())
