@@ -184,15 +184,17 @@ class Sink:
             # drops everything read before it and re-reads from the committed offsets).
             partition_assignment_strategy=(RangePartitionAssignor, RoundRobinPartitionAssignor),
         )
-        # Learn every topic's partitions before joining, so the first assignment is complete
-        # rather than empty and followed by a rebalance a metadata refresh later.
-        for topic in self._routes:
-            consumer.partitions_for_topic(topic)
         # A revocation waits this long for a running insert, so the partitions' next owner
         # sees its rows; well inside the session timeout (heartbeats wait meanwhile).
         settle_s = cfg.session_timeout_ms / 3000
         listener = Listener(self._rebalances, self._inserter.settle, settle_s)
         consumer.subscribe(topics=sorted(self._routes), listener=listener)
+        # Learn every topic's partitions after subscribing and before joining: the metadata
+        # then also updates the coordinator's snapshot of the subscribed topics, so the first
+        # assignment is complete and not followed by a rebalance when the next metadata
+        # refresh finds the snapshot changed (seen in every start before).
+        for topic in self._routes:
+            consumer.partitions_for_topic(topic)
         self._inserter.start()
         log.info(
             "event=sink_started group=%s topics=%d db=%s",
