@@ -38,7 +38,7 @@ from leadscore.settings import Settings  # noqa: E402
 from leadscore.supervisor import Pipeline  # noqa: E402
 from leadscore.topics import ensure_topics  # noqa: E402
 from schemas.timestamps import format_epoch  # noqa: E402
-from tests.kafka_io import TopicReader, produce, wait_for  # noqa: E402
+from tests.kafka_io import TopicReader, delete_topics, produce, wait_for  # noqa: E402
 from tests.processes import stage_env  # noqa: E402
 
 BOOTSTRAP = os.environ.get("LEADSCORE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
@@ -70,9 +70,11 @@ def events(n: int, leads: int, devices: bool = False) -> list[dict[str, Any]]:
 
 
 DEVICES = False  # --devices
+PREFIXES: list[str] = []  # every run's topics, deleted at the end
 
 
 def backlog(prefix: str, n: int) -> None:
+    PREFIXES.append(prefix)
     settings = Settings(topic_prefix=prefix, kafka_bootstrap=BOOTSTRAP)
     ensure_topics(settings)
     batch = events(n, max(1, n // 10), DEVICES)
@@ -203,6 +205,7 @@ def run_latency(rate: float, count: int, tmp: Path) -> tuple[float, float, float
     prefix = f"bl{uuid.uuid4().hex[:6]}-"
     rules = tmp / "latency.toml"
     rules.write_text(LATENCY_RULES)
+    PREFIXES.append(prefix)
     env = stage_env(tmp / "latency", BOOTSTRAP, prefix, LEADSCORE_RULES=str(rules))
     ensure_topics(Settings(topic_prefix=prefix, kafka_bootstrap=BOOTSTRAP))
     pipeline = Pipeline(env, ("worker", "collector"))
@@ -352,4 +355,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        for used in PREFIXES:
+            delete_topics(BOOTSTRAP, used)

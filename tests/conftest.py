@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.kafka_io import delete_topics
+
 ROOT = Path(__file__).resolve().parent.parent
 BROKER = ROOT / "deploy" / "kafka" / "broker.sh"
 
@@ -63,6 +65,10 @@ def wait_for_group_coordinator(bootstrap: str, timeout: float = 120.0) -> None:
 
 
 @pytest.fixture
-def topic_prefix() -> str:
-    """Every test gets its own topics, so tests never see each other's messages."""
-    return f"t{uuid.uuid4().hex[:10]}-"
+def topic_prefix(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test gets its own topics, so tests never see each other's messages. They are
+    deleted afterwards: a broker holding every test's partitions ran out of file handles."""
+    prefix = f"t{uuid.uuid4().hex[:10]}-"
+    yield prefix
+    if "kafka_bootstrap" in request.fixturenames:
+        delete_topics(request.getfixturevalue("kafka_bootstrap"), prefix)

@@ -75,3 +75,20 @@ def produce(bootstrap: str, records: list[tuple[str, str, dict[str, Any]]]) -> N
             future.get(timeout=30)
     finally:
         producer.close()
+
+
+def delete_topics(bootstrap: str, prefix: str) -> None:
+    """Delete every topic whose name starts with `prefix` (best effort: a topic still
+    being created or already gone is left to the next run)."""
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        doomed = [t for t in admin.list_topics() if t.startswith(prefix)]
+        if doomed:
+            admin.delete_topics(doomed)
+    except KafkaError:
+        pass
+    finally:
+        admin.close()
