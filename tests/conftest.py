@@ -33,6 +33,11 @@ def kafka_bootstrap() -> Iterator[str]:
         wait_for_group_coordinator(bootstrap)
         yield bootstrap
     finally:
+        # The session's topics go at its end: a broker that kept every run's partitions ran
+        # out of file handles. Not after each test: a test's lingering readers would
+        # re-create deleted topics (auto-creation) while the next test starts.
+        for prefix in USED_PREFIXES:
+            delete_topics(bootstrap, prefix)
         if started:
             subprocess.run([BROKER, "stop"], check=True)
 
@@ -64,11 +69,12 @@ def wait_for_group_coordinator(bootstrap: str, timeout: float = 120.0) -> None:
         consumer.close()
 
 
+USED_PREFIXES: list[str] = []
+
+
 @pytest.fixture
-def topic_prefix(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every test gets its own topics, so tests never see each other's messages. They are
-    deleted afterwards: a broker holding every test's partitions ran out of file handles."""
+def topic_prefix() -> str:
+    """Every test gets its own topics, so tests never see each other's messages."""
     prefix = f"t{uuid.uuid4().hex[:10]}-"
-    yield prefix
-    if "kafka_bootstrap" in request.fixturenames:
-        delete_topics(request.getfixturevalue("kafka_bootstrap"), prefix)
+    USED_PREFIXES.append(prefix)
+    return prefix
