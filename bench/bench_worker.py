@@ -181,6 +181,10 @@ def run_passthrough(n: int) -> float:
     return asyncio.run(passthrough(prefix, n))
 
 
+# HTTP sender threads for the latency run (48 reached no more than 16: ~400 events/s, bounded
+# by the collector sharing two cores with the worker, the broker and this process).
+SENDERS = 16
+
 LATENCY_RULES = """
 version = "bench-latency"
 [decay]
@@ -216,7 +220,7 @@ def run_latency(rate: float, count: int, tmp: Path) -> tuple[float, float, float
         client = httpx.Client(
             base_url=f"http://127.0.0.1:{env['LEADSCORE_COLLECTOR_PORT']}",
             headers={"X-Write-Key": "test-key"},
-            limits=httpx.Limits(max_connections=16),
+            limits=httpx.Limits(max_connections=SENDERS),
         )
         wait_for(lambda: _ready(client), timeout=60)
         _warm_up(client, reader)
@@ -231,7 +235,7 @@ def run_latency(rate: float, count: int, tmp: Path) -> tuple[float, float, float
             accepted[f"lat-{i}"] = time.time()
             assert response.status_code == 202, response.text
 
-        with ThreadPoolExecutor(16) as pool:
+        with ThreadPoolExecutor(SENDERS) as pool:
             list(pool.map(send, range(count)))
         achieved = count / (time.perf_counter() - start)
         reader.until(
