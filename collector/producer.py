@@ -15,12 +15,12 @@ import weakref
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Protocol
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
-from kafka.partitioner.default import murmur2
+
+from leadscore.partitioning import key_hash
 
 log = logging.getLogger(__name__)
 
@@ -193,15 +193,10 @@ class _Settler:
             _settle(*ready.popleft())
 
 
-@lru_cache(maxsize=65536)  # a visitor's events share a key; murmur2 is pure Python
-def _key_hash(key: bytes) -> int:
-    return int(murmur2(key)) & 0x7FFFFFFF
-
-
 def _partition(producer: KafkaProducer, topic: str, key: bytes) -> int:
     """kafka-python's (and Java's) default choice for a keyed record, with the hash cached."""
     partitions = sorted(producer._metadata.partitions_for_topic(topic))
-    return int(partitions[_key_hash(key) % len(partitions)])
+    return int(partitions[key_hash(key) % len(partitions)])
 
 
 def _expire(future: asyncio.Future[None]) -> None:
