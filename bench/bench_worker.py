@@ -37,6 +37,7 @@ from kafka import KafkaConsumer  # noqa: E402
 from leadscore.settings import Settings  # noqa: E402
 from leadscore.supervisor import Pipeline  # noqa: E402
 from leadscore.topics import ensure_topics  # noqa: E402
+from schemas import topics  # noqa: E402
 from schemas.timestamps import format_epoch  # noqa: E402
 from tests.kafka_io import TopicReader, delete_topics, produce, wait_for  # noqa: E402
 from tests.processes import stage_env  # noqa: E402
@@ -284,7 +285,7 @@ def _warm_up(client: httpx.Client, reader: TopicReader) -> None:
 
 def table_bytes_per_lead(prefix: str) -> float:
     """Mean size of the latest value per lead in the worker's profiles changelog."""
-    topic = f"{prefix}leadscore-worker-profiles-changelog"
+    topic = f"{prefix}{topics.WORKER_APP}-{topics.PROFILES_TABLE}-changelog"
     consumer = KafkaConsumer(
         topic,
         bootstrap_servers=BOOTSTRAP,

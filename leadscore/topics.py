@@ -23,6 +23,7 @@ def wanted_topics(settings: Settings) -> list[NewTopic]:
         topics.LEAD_STAGE_CHANGES_REPLAY,
         topics.EVENTS_REJECTED,
         topics.LEAD_OUTCOMES,
+        *topics.WORKER_CHANGELOGS,
     ]
     result = []
     for name in names:

@@ -18,7 +18,20 @@ LEAD_STAGE_CHANGES_REPLAY: Final = "lead-stage-changes-replay"
 EVENTS_REJECTED: Final = "events-rejected"
 LEAD_OUTCOMES: Final = "lead-outcomes"
 
-COMPACTED: Final[frozenset[str]] = frozenset({LEAD_SCORES, LEAD_SCORES_REPLAY})
+# The stream worker's Faust app (its consumer group) and its tables. Faust names a table's
+# changelog "<app>-<table>-changelog"; leadscore creates them before the worker starts, since
+# a worker whose metadata did not list a changelog Faust had just created crashed on its
+# first table write (PartitionsMismatch).
+WORKER_APP: Final = "leadscore-worker"
+IDENTITY_TABLE: Final = "identity"
+PROFILES_TABLE: Final = "profiles"
+WORKER_CHANGELOGS: Final[tuple[str, ...]] = tuple(
+    f"{WORKER_APP}-{table}-changelog" for table in (IDENTITY_TABLE, PROFILES_TABLE)
+)
+
+COMPACTED: Final[frozenset[str]] = frozenset(
+    {LEAD_SCORES, LEAD_SCORES_REPLAY, *WORKER_CHANGELOGS}
+)
 
 
 def topic_name(base: str, prefix: str = "") -> str:

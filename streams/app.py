@@ -93,15 +93,15 @@ def faust_settings(settings: Settings, store: str | None = None) -> dict[str, An
 
 def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pipeline:
     prefix = settings.topic_prefix
-    app = faust.App(f"{prefix}leadscore-worker", **faust_settings(settings, store))
+    app = faust.App(prefix + topics.WORKER_APP, **faust_settings(settings, store))
     pipeline = Pipeline(app)
     event_topics = app.topic(*topics.all_event_topics(prefix), key_type=bytes)
     scoring_input = app.topic(prefix + topics.SCORING_INPUT, key_type=bytes)
     outcomes = app.topic(prefix + topics.LEAD_OUTCOMES, key_type=bytes)
     scores_out, changes_out = prefix + topics.LEAD_SCORES, prefix + topics.LEAD_STAGE_CHANGES
     partitions = settings.partitions
-    identity = app.Table("identity", default=None, partitions=settings.partitions)
-    profiles = app.Table("profiles", default=None, partitions=settings.partitions)
+    identity = app.Table(topics.IDENTITY_TABLE, default=None, partitions=partitions)
+    profiles = app.Table(topics.PROFILES_TABLE, default=None, partitions=partitions)
 
     sender = Sender(app)
 
