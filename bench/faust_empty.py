@@ -17,13 +17,14 @@ import faust
 from leadscore.settings import Settings
 from schemas import topics
 from streams.app import faust_settings
+from streams.fetching import App
 
 
 def main() -> None:
     expected, out = int(sys.argv[1]), Path(sys.argv[2])
     settings = Settings()
     (settings.var_dir / "worker").mkdir(parents=True, exist_ok=True)
-    app = faust.App(f"{settings.topic_prefix}empty-agent", **faust_settings(settings, "memory://"))
+    app = App(f"{settings.topic_prefix}empty-agent", **faust_settings(settings, "memory://"))
     source = app.topic(*topics.all_event_topics(settings.topic_prefix), key_type=bytes)
     seen = {"n": 0, "first": 0.0, "cpu": 0.0}
 

@@ -26,6 +26,7 @@ from scorer import (
 )
 from streams import commands
 from streams.conversion import outcome_traits
+from streams.fetching import App
 from streams.profile import SCORE, step
 from streams.routing import partition_of
 from streams.schedule import CrossingSchedule
@@ -93,7 +94,7 @@ def faust_settings(settings: Settings, store: str | None = None) -> dict[str, An
 
 def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pipeline:
     prefix = settings.topic_prefix
-    app = faust.App(prefix + topics.WORKER_APP, **faust_settings(settings, store))
+    app = App(prefix + topics.WORKER_APP, **faust_settings(settings, store))
     pipeline = Pipeline(app)
     event_topics = app.topic(*topics.all_event_topics(prefix), key_type=bytes)
     scoring_input = app.topic(prefix + topics.SCORING_INPUT, key_type=bytes)

@@ -1,0 +1,49 @@
+"""A Faust app whose consumer long-polls for at most FETCH_MAX_WAIT_MS.
+
+Faust's aiokafka driver hard-codes `fetch_max_wait_ms=1500`. aiokafka keeps one fetch in
+flight per broker, and leaves out of a new fetch any partition whose fetched records are
+still waiting to be consumed after its prefetch backoff (100 ms). So when the agent is a
+little behind, the next fetch holds only the idle partitions (the other event types,
+outcomes, scoring-input) and the broker keeps it for the whole 1.5 s, while new events
+for the busy partitions wait behind it. That was the ~1.5 s stall seen in the end-to-end
+latency bench (bench/RESULTS.md, Worker). A short long-poll bounds that wait; an idle
+worker then sends a few more empty fetches a second, which costs little.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import aiokafka
+import faust
+from faust.transport.drivers import aiokafka as driver
+
+# The longest an idle fetch holds the worker's one fetch slot.
+FETCH_MAX_WAIT_MS: Final = 100
+
+
+class _ConsumerThread(driver.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        # Read by AIOKafkaConsumer.start() when it builds its fetcher.
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        return consumer
+
+
+class _Consumer(driver.Consumer):
+    def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Transport(driver.Transport):
+    Consumer = _Consumer
+
+
+class App(faust.App):
+    """faust.App with the bounded long-poll above; only for `kafka://` brokers."""
+
+    def _new_transport(self) -> Any:
+        return _Transport(self.conf.broker_consumer, self)
+
+
+__all__ = ["FETCH_MAX_WAIT_MS", "App"]
