@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from fastapi import Request
 from starlette.requests import ClientDisconnect
 
@@ -67,7 +69,24 @@ async def read_json(
 ) -> tuple[Any, int]:
     """The parsed body and its (inflated) size in bytes."""
     body = await read_body(request, headers)
+    return parse_json(body), len(body)
+
+
+# orjson reads an integer beyond 64 bits as a float, json.loads as an int: a body with 19
+# or more digits in a row (in a string or not) is left to json.loads.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def parse_json(body: bytes) -> Any:
+    """json.loads, in a fifth of the time for what orjson reads (strict UTF-8 JSON without
+    long integers, which both read to the same values); anything else (NaN, long
+    integers, a BOM, UTF-16, errors and their messages) is json.loads' as before."""
+    if not _LONG_DIGITS.search(body):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
     try:
-        return json.loads(body), len(body)
+        return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BodyError(400, "invalid_json", f"body is not JSON: {exc}") from None
