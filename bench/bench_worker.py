@@ -323,7 +323,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--latency-events", type=int, default=600)
     parser.add_argument(
-        "--latency-batch", type=int, default=1, metavar="N", help="latency events per request"
+        "--latency-batch", type=int, default=5, metavar="N", help="latency events per request"
     )
     parser.add_argument(
         "--latency-only", type=float, metavar="RATE", help="only the latency part, at this rate"
