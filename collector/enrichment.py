@@ -75,8 +75,20 @@ def enrich(
 ) -> StoredEvent:
     """The stored form of a validated event (what StoredEvent.from_event builds, without
     validating a second time: this runs once per event on the hot path)."""
-    context = event.context.model_dump(exclude_none=True) if event.context else {}
-    traits = event.traits.model_dump(exclude_none=True) if event.traits else {}
+    return enrich_parts(
+        event.event_id, event.type, event.anonymous_id, event.lead_id,
+        occurred_at or event.occurred_at, event.properties,
+        event.traits.model_dump(exclude_none=True) if event.traits else {},
+        event.context.model_dump(exclude_none=True) if event.context else {}, edge, flags)
+
+
+def enrich_parts(
+    event_id: uuid.UUID | None, kind: str, anonymous_id: str | None, lead_id: str | None,
+    occurred_at: datetime | None, properties: dict[str, Any], traits: dict[str, Any],
+    context: dict[str, Any], edge: Edge, flags: list[str],
+) -> StoredEvent:
+    """`enrich` from a validated event's parts (its dicts as the models dump them, which
+    enrichment may change: they must be the caller's own)."""
     flags = list(flags)
     if edge.user_agent and not context.get("user_agent"):
         context["user_agent"] = edge.user_agent
@@ -87,7 +99,7 @@ def enrich(
             context["ip"] = kept
         else:  # not an address: keep nothing rather than something unknown
             context.pop("ip", None)
-    campaign = campaign_from_url(page_url(event.properties, context))
+    campaign = campaign_from_url(page_url(properties, context))
     if campaign:
         existing = context.get("campaign") if isinstance(context.get("campaign"), dict) else {}
         context["campaign"] = {**campaign, **existing}
@@ -97,10 +109,10 @@ def enrich(
     if is_bot(context.get("user_agent")):
         flags.append("bot")
     return stored_event({
-        "event_id": event.event_id or new_event_id(), "type": event.type,
-        "anonymous_id": event.anonymous_id, "lead_id": event.lead_id,
-        "occurred_at": occurred_at or event.occurred_at or edge.received_at,
-        "received_at": edge.received_at, "properties": event.properties, "traits": traits,
+        "event_id": event_id or new_event_id(), "type": kind,
+        "anonymous_id": anonymous_id, "lead_id": lead_id,
+        "occurred_at": occurred_at or edge.received_at,
+        "received_at": edge.received_at, "properties": properties, "traits": traits,
         "context": context, "flags": flags,
     })
 

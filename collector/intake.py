@@ -15,8 +15,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from collector import segment
-from collector.enrichment import Edge, correct_clock, enrich
+from collector.enrichment import Edge, correct_clock, enrich, enrich_parts
 from collector.errors import FieldError, InvalidEvents, field_errors
+from collector.fast_event import fast_parts
 from collector.limits import MAX_EVENT_BYTES
 from schemas.events import Event, StoredEvent
 from schemas.timestamps import parse_time
@@ -74,15 +75,20 @@ def parse_event(
         raw, sent_at = translated.event, translated.sent_at
     elif BODY_KEY_FIELD in raw:
         raw = {k: v for k, v in raw.items() if k != BODY_KEY_FIELD}
+    parts = fast_parts(raw)
     try:
-        event = Event.model_validate(raw)
+        event = Event.model_validate(raw) if parts is None else None
         client_sent = parse_time(sent_at) if sent_at is not None else None
     except ValidationError as exc:
         raise InvalidEvents(field_errors(exc, index)) from None
     except ValueError as exc:
         raise InvalidEvents([FieldError(index, "sentAt", str(exc))]) from None
-    occurred, flags = correct_clock(event.occurred_at, edge, client_sent)
-    return enrich(event, edge, flags, occurred)
+    if parts is None:
+        assert event is not None  # noqa: S101 - for the type checker
+        occurred, flags = correct_clock(event.occurred_at, edge, client_sent)
+        return enrich(event, edge, flags, occurred)
+    occurred, flags = correct_clock(parts[4], edge, client_sent)
+    return enrich_parts(*parts[:4], occurred, *parts[5:], edge, flags)
 
 
 def parse_batch(
