@@ -58,7 +58,7 @@ from scorer.matching import Predicate, path_of
 from scorer.outputs import StageChange, Update
 from scorer.rules import Rule, Rules, Trigger
 from scorer.stages import RANK, higher_of, stage_for
-from scorer.state import CapWindows, LeadState
+from scorer.state import NO_CLOSED, CapRow, LeadState, flat_of, windows_of
 
 # Per rules object and event type, the rules and triggers that apply, unpacked once.
 # kind: 0 plain, 1 capped, 2 once_per; `matches` is None for rules without `where`;
@@ -109,65 +109,83 @@ def _compile(rules: Rules, event_type: str, plans: _Plans) -> _Plan:
     return plan
 
 
-_NO_WINDOWS: Final[dict[int, tuple[float, ...]]] = {}  # shared, never modified
+_NO_CAPS: Final[CapRow] = (NO_CLOSED,)  # a rule with no windows held yet
 
 
 def _capped(
-    current: CapWindows | None,
+    current: CapRow | None,
     rule: Rule,
     limit: int,
     t: float,
     latest: float,
     eid: str,
     out: list[Contribution],
-) -> CapWindows | None:
-    """Credit a capped rule into `out`; the rule's new windows, or None if unchanged.
+) -> CapRow | None:
+    """Credit a capped rule into `out`; the rule's new flat windows, or None if unchanged.
 
     The in-order cases (a later event in a window already held, or the first event of
-    a window after all held ones) are handled here; anything else by caps.credit.
+    a window after all held ones) are handled here on the flat tuple (state.CapRow);
+    anything else by caps.credit on the nested form.
     """
     cap = rule.cap
     assert cap is not None
     per, points = cap.per, rule.points
-    window = int(t // per)
-    closed, windows = current if current is not None else (None, _NO_WINDOWS)
-    if closed is None or window > closed:
-        before = windows.get(window)
-        if before is not None:
-            if t >= before[-1]:
-                n = len(before)
+    window = t // per  # a whole number, as a float like the flat tuple's windows
+    row = current if current is not None else _NO_CAPS
+    closed = row[0]
+    if window > closed:
+        size = len(row)
+        i, found, held = 1, -1, 0
+        newest = earliest = window  # of the held windows and this one, in one pass
+        while i < size:
+            w = row[i]
+            if w == window:
+                found = i
+                break
+            if w > newest:
+                newest = w
+            elif w < earliest:
+                earliest = w
+            held += 1
+            i += 2 + int(row[i + 1])
+        if found >= 0:
+            n = int(row[found + 1])
+            end = found + 2 + n
+            if n and t >= row[end - 1]:
                 if n >= limit:
                     return None
                 granted = copysign(min(abs(points), cap.points - n * abs(points)), points)
                 out.append(Contribution(rule.id, granted, eid, t, False))
-                return closed, {**windows, window: (*before, t)}
+                return row[: found + 1] + (float(n + 1),) + row[found + 2 : end] + (t,) + row[end:]
         elif limit:
-            newest = earliest = window  # of the held windows and this one, in one pass
-            for w in windows:
-                if w > newest:
-                    newest = w
-                elif w < earliest:
-                    earliest = w
-            oldest = int((latest - CAP_LATENESS) // per)
+            oldest = (latest - CAP_LATENESS) // per
             if newest == window and window >= oldest:  # no held window is later than this one
                 if earliest >= oldest:
-                    kept = {**windows, window: (t,)}
+                    kept = row + (window, 1.0, t)
+                    held += 1
                 else:  # drop windows too old to matter; remember the newest one dropped
-                    kept = {}
-                    for w, times in windows.items():
+                    parts: list[float] = []
+                    i, held = 1, 0
+                    while i < size:
+                        w, n = row[i], int(row[i + 1])
                         if w >= oldest:
-                            kept[w] = times
-                        elif closed is None or w > closed:
+                            parts.extend(row[i : i + 2 + n])
+                            held += 1
+                        elif w > closed:
                             closed = w
-                    kept[window] = (t,)
-                if len(kept) <= MAX_CAP_WINDOWS:
+                        i += 2 + n
+                    kept = (closed, *parts, window, 1.0, t)
+                    held += 1
+                if held <= MAX_CAP_WINDOWS:
                     granted = copysign(min(abs(points), cap.points), points)
                     out.append(Contribution(rule.id, granted, eid, t, False))
-                    return closed, kept
-    updated, deltas = caps.credit(current, points, cap, t, latest)
+                    return kept
+    updated, deltas = caps.credit(
+        None if current is None else windows_of(current), points, cap, t, latest
+    )
     for when, delta in deltas:
         out.append(Contribution(rule.id, delta, eid, when, when != t))
-    return updated if deltas else None
+    return flat_of(updated) if deltas and updated is not None else None
 
 
 def _once(
@@ -264,7 +282,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     traits, eid, latest = s.traits, event.event_id, s.t_ref
     added: list[Contribution] = []
     held = s.caps
-    changed: dict[str, CapWindows] | None = None
+    changed: dict[str, CapRow] | None = None
     for rule, rule_id, points, matches, matches_traits, kind, limit in steps:
         if matches is not None and not matches(props):
             continue

@@ -50,17 +50,19 @@ def demote(s: LeadState, until: float, rules: Rules) -> list[StageChange]:
 RETIRED = "(retired rules)"
 
 
-def _fold_retired(
-    sums: dict[str, tuple[float, float]], rules: Rules
-) -> dict[str, tuple[float, float]]:
+def _fold_retired(sums: dict[str, complex], rules: Rules) -> dict[str, complex]:
     current = {r.id for r in rules.rules} | {t.id for t in rules.triggers}
     kept = {k: v for k, v in sums.items() if k in current}
-    for rule_id, (value, since) in sums.items():
+    for rule_id, entry in sums.items():
         if rule_id not in current:
             old = kept.get(RETIRED)
-            kept[RETIRED] = (
-                (value, since) if old is None else add_credit(*old, value, since, rules.half_life)
-            )
+            if old is None:
+                kept[RETIRED] = entry
+            else:
+                value, since = add_credit(
+                    old.real, old.imag, entry.real, entry.imag, rules.half_life
+                )
+                kept[RETIRED] = complex(value, since)
     return kept
 
 
@@ -94,13 +96,13 @@ def book(s: LeadState, added: list[Contribution], rules: Rules) -> None:
         score += points if at == ref else points * exp2((at - ref) / h)
         entry = sums.get(rule_id)
         if entry is None:
-            sums[rule_id] = (points, at)
-        else:  # decay.add_credit, inline
-            value, since = entry
+            sums[rule_id] = complex(points, at)
+        else:  # decay.add_credit, inline; the sum is complex(value, since) (state.py)
+            value, since = entry.real, entry.imag
             sums[rule_id] = (
-                (value * exp2((since - at) / h) + points, at)
+                complex(value * exp2((since - at) / h) + points, at)
                 if at >= since
-                else (value + points * exp2((at - since) / h), since)
+                else complex(value + points * exp2((at - since) / h), since)
             )
     s.score_ref, s.sums = score, sums
 

@@ -17,7 +17,7 @@ from scorer.limits import RECENT_CREDITS
 from scorer.outputs import StageChange, Update
 from scorer.rules import Rules
 from scorer.stages import higher_of, stage_for
-from scorer.state import LeadState
+from scorer.state import LeadState, flat_of, windows_of
 
 
 def _merge_sums(s: LeadState, other: LeadState, rules: Rules) -> list[Contribution]:
@@ -25,9 +25,13 @@ def _merge_sums(s: LeadState, other: LeadState, rules: Rules) -> list[Contributi
     h = rules.half_life
     added: list[Contribution] = []
     s.sums = dict(s.sums)
-    for rule_id, (value, since) in other.sums.items():
+    for rule_id, entry in other.sums.items():
+        value, since = entry.real, entry.imag
         mine = s.sums.get(rule_id)
-        s.sums[rule_id] = (value, since) if mine is None else add_credit(*mine, value, since, h)
+        if mine is None:
+            s.sums[rule_id] = entry
+        else:
+            s.sums[rule_id] = complex(*add_credit(mine.real, mine.imag, value, since, h))
         added.append(Contribution(rule_id, value, "", since))
     return added
 
@@ -40,11 +44,16 @@ def _reconcile(s: LeadState, other: LeadState, rules: Rules) -> list[Contributio
     for rule in rules.rules:
         deltas: list[tuple[float, float]] = []
         if rule.cap is not None and rule.id in other.caps:
+            mine = s.caps.get(rule.id)
             merged, deltas = caps.union(
-                s.caps.get(rule.id), other.caps[rule.id], rule.points, rule.cap, latest
+                None if mine is None else windows_of(mine),
+                windows_of(other.caps[rule.id]),
+                rule.points,
+                rule.cap,
+                latest,
             )
             if merged is not None:
-                s.caps[rule.id] = merged
+                s.caps[rule.id] = flat_of(merged)
         elif rule.once_per and rule.id in other.once:
             keys, deltas = once.union(
                 s.once.get(rule.id, {}), other.once[rule.id], rule.points, latest, h

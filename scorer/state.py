@@ -6,18 +6,30 @@ seen. Everything else is bookkeeping that makes the result independent of arriva
 per-rule sums for explanations. Every collection is bounded; see `limits.py`.
 
 Callers treat a LeadState as immutable: the engine copies before it changes anything.
+
+Sums: each rule's sum is a `complex` whose real part is the value and whose imaginary part
+the time it is held at (both exact doubles). Thousands of states stay in memory in the
+stream worker; containers holding only atomic values (numbers, strings) are never tracked
+by CPython's cyclic garbage collector, while a tuple per rule would be traversed by it.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import exp2
-from typing import Any
+from typing import Any, Final
 
 from scorer.credits import Contribution, credit
 from scorer.limits import DIGEST_WIDTH
 
 # Per capped rule: (last closed window index or None, {window index: credited times, sorted}).
 CapWindows = tuple[int | None, dict[int, tuple[float, ...]]]
+# The same, as the state holds it: one flat tuple of floats per capped rule,
+#   (closed or -inf, window, n, time_1 .. time_n, window, n, time_1 .. time_n, ...),
+# windows in the order the nested dict would hold them. A tuple of numbers is one object
+# (untracked by the cyclic GC once it has seen it) where the nested form had a dict and
+# two tuples per window; caps.windows_of / caps.flat_of convert.
+CapRow = tuple[float, ...]
+NO_CLOSED: Final = float("-inf")
 
 
 @dataclass(slots=True)
@@ -29,9 +41,12 @@ class LeadState:
     t_ref: float = 0.0  # latest event time seen (epoch seconds UTC)
     fit_points: float = 0.0
     fit_grade: str = "D"
-    sums: dict[str, tuple[float, float]] = field(default_factory=dict)  # rule -> (value, at)
+    # rule -> complex(value, at): the rule's decayed sum and the time it is held at. One
+    # atomic object per rule, not a (value, at) tuple, so the dict holds no container and
+    # the cyclic garbage collector never tracks it (see "Sums" above).
+    sums: dict[str, complex] = field(default_factory=dict)
     seen: dict[int, str] = field(default_factory=dict)  # week -> event id digests (dedupe.py)
-    caps: dict[str, CapWindows] = field(default_factory=dict)
+    caps: dict[str, CapRow] = field(default_factory=dict)  # rule -> flat windows (above)
     once: dict[str, dict[str, float]] = field(default_factory=dict)  # rule -> key hash -> at
     counters: dict[str, tuple[float, ...]] = field(default_factory=dict)  # trigger -> times
     recent: tuple[Contribution, ...] = ()  # the latest credits, oldest first
@@ -48,9 +63,9 @@ class LeadState:
         t_ref: float = 0.0,
         fit_points: float = 0.0,
         fit_grade: str = "D",
-        sums: dict[str, tuple[float, float]] | None = None,
+        sums: dict[str, complex] | None = None,
         seen: dict[int, str] | None = None,
-        caps: dict[str, CapWindows] | None = None,
+        caps: dict[str, CapRow] | None = None,
         once: dict[str, dict[str, float]] | None = None,
         counters: dict[str, tuple[float, ...]] | None = None,
         recent: tuple[Contribution, ...] = (),
@@ -146,15 +161,20 @@ def state_to_dict(s: LeadState) -> dict[str, Any]:
     if s.sums:
         # Per-rule sums are written as of t_ref, one number each, with nine decimals: they
         # only explain the score, which is kept exact.
-        out["r"] = {rule: round(v * exp2((t - t_ref) / h), 9) for rule, (v, t) in s.sums.items()}
+        out["r"] = {
+            rule: round(vt.real * exp2((vt.imag - t_ref) / h), 9) for rule, vt in s.sums.items()
+        }
     if s.seen:
         out["i"] = [x for pair in s.seen.items() for x in pair]
     if s.caps:
         windows: dict[str, list[Any]] = {}
-        for rule, (closed, held) in s.caps.items():
-            row: list[Any] = [closed]
-            for w, times in held.items():
-                row += (w, [round((t_ref - t) * 1000) for t in times])
+        for rule, flat in s.caps.items():
+            closed, i, size = flat[0], 1, len(flat)
+            row: list[Any] = [None if closed == NO_CLOSED else int(closed)]
+            while i < size:
+                n = int(flat[i + 1])
+                row += (int(flat[i]), [round((t_ref - t) * 1000) for t in flat[i + 2 : i + 2 + n]])
+                i += 2 + n
             windows[rule] = row
         out["w"] = windows
     if s.once:
@@ -169,28 +189,54 @@ def state_to_dict(s: LeadState) -> dict[str, Any]:
     return out
 
 
-def _windows(t_ref: float, rows: Mapping[str, list[Any]]) -> dict[str, CapWindows]:
-    caps: dict[str, CapWindows] = {}
+def flat_of(windows: CapWindows) -> CapRow:
+    """The flat tuple the state holds for a rule's (closed, {window: times})."""
+    closed, held = windows
+    out: list[float] = [NO_CLOSED if closed is None else float(closed)]
+    for w, times in held.items():
+        out.append(float(w))
+        out.append(float(len(times)))
+        out.extend(times)
+    return tuple(out)
+
+
+def windows_of(flat: CapRow) -> CapWindows:
+    """The (closed, {window: times}) a flat cap tuple stands for."""
+    closed = flat[0]
+    held: dict[int, tuple[float, ...]] = {}
+    i, size = 1, len(flat)
+    while i < size:
+        n = int(flat[i + 1])
+        held[int(flat[i])] = flat[i + 2 : i + 2 + n]
+        i += 2 + n
+    return (None if closed == NO_CLOSED else int(closed)), held
+
+
+def _windows(t_ref: float, rows: Mapping[str, list[Any]]) -> dict[str, CapRow]:
+    caps: dict[str, CapRow] = {}
     for rule, row in rows.items():
         closed = row[0]
-        if closed is not None:
-            closed = int(closed)
-        caps[rule] = (
-            closed,
-            {
-                int(row[i]): tuple([t_ref - ms / 1000 for ms in row[i + 1]])
-                for i in range(1, len(row), 2)
-            },
-        )
+        flat: list[float] = [NO_CLOSED if closed is None else float(int(closed))]
+        for i in range(1, len(row), 2):
+            times = row[i + 1]
+            flat.append(float(int(row[i])))
+            flat.append(float(len(times)))
+            flat.extend([t_ref - ms / 1000 for ms in times])
+        caps[rule] = tuple(flat)
     return caps
 
 
-def _legacy_windows(t_ref: float, rows: Mapping[str, Any]) -> dict[str, CapWindows]:
+def _legacy_windows(t_ref: float, rows: Mapping[str, Any]) -> dict[str, CapRow]:
     """Cap windows as written before the flat layout: {rule: [closed, {"w": [ms, ...]}]}."""
     return {
-        rule: (
-            closed,
-            {int(w): tuple(t_ref - ms / 1000 for ms in ms_list) for w, ms_list in held.items()},
+        rule: flat_of(
+            (
+                closed,
+                {
+                    int(w): tuple(t_ref - ms / 1000 for ms in ms_list)
+                    for w, ms_list in held.items()
+                },
+            )
         )
         for rule, (closed, held) in rows.items()
     }
@@ -229,7 +275,7 @@ def state_from_dict(d: Mapping[str, Any]) -> LeadState:
             t_ref,
             float(d.get("fp", 0.0)),
             str(d.get("fg") or "D"),
-            {rule: (float(v), t_ref) for rule, v in d.get("r", {}).items()},
+            {rule: complex(float(v), t_ref) for rule, v in d.get("r", {}).items()},
             seen,
             caps,
             {rule: dict(keys) for rule, keys in d.get("o", {}).items()},

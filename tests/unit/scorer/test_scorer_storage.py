@@ -19,6 +19,7 @@ from scorer import (
 from scorer.credits import credit
 from scorer.matching import compile_where
 from scorer.outputs import update
+from scorer.state import windows_of
 
 RULES = parse_rules(SPEC)
 
@@ -42,7 +43,7 @@ def test_a_state_in_the_previous_layout_still_loads() -> None:
         "x": [["b", T0, "any-page", 1.0, "pricing", 5.0]],
     }
     state = state_from_dict(json.loads(json.dumps(old)))
-    assert state.caps == {"pricing": (None, {int(T0 // DAY): (T0 - 60, T0)})}
+    assert windows_of(state.caps["pricing"]) == (None, {int(T0 // DAY): (T0 - 60, T0)})
     assert apply_event(state, view("a", T0, "/pricing"), RULES).duplicate
     assert apply_event(state, view("b", T0, "/pricing"), RULES).duplicate
     fresh = apply_event(state, view("c", T0 + 1, "/pricing"), RULES)
