@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 
 # The HTTP answer must come within 3 s when the broker is down (503, never 202).
 ACK_TIMEOUT_S = 3.0
+# Keys and values handed to kafka-python and not yet acknowledged or failed by it. Its
+# record accumulator has no bound of its own (kafka-python 3 has no buffer_memory): with
+# the broker away, records stay there until their delivery timeout, so without this a
+# flood of requests would grow memory. Past it, requests get a 503 at once.
+MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,7 @@ class KafkaDelivery:
         self._settlers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Settler] = (
             weakref.WeakKeyDictionary())
         self._append: _Appender | _Sending | None = None
+        self._buffer = _Budget(MAX_BUFFERED_BYTES)
 
     def _connect(self) -> KafkaProducer:
         with self._lock:
@@ -117,34 +123,46 @@ class KafkaDelivery:
         if producer is None or not self._topics_known(producer, records):
             await asyncio.to_thread(self.deliver, records)
             return
+        size = sum(len(r.value) + len(r.key) for r in records)
+        buffer = self._buffer
+        if not buffer.reserve(size):
+            log.warning("producer buffer full: %d bytes not yet acknowledged", buffer.used)
+            raise DeliveryError("the producer's buffer is full (Kafka is not acknowledging)")
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         settle = self._settler(loop).settle
         pending = [len(records)]
+        unresolved = [len(records)]  # acked or failed by kafka-python, whatever we answered
 
         def acked(_: object) -> None:
             pending[0] -= 1  # callbacks run one at a time on the sender thread
             if pending[0] == 0:
                 settle(done, None)
+            buffer.resolved(unresolved, 1, size)
 
         def failed(exc: BaseException) -> None:
             settle(done, exc)
+            buffer.resolved(unresolved, 1, size)
 
         # Past the deadline the client gets a 503; the records may still land later (a
         # retry then carries the same event_id, which the pipeline deduplicates).
         timer = loop.call_later(ACK_TIMEOUT_S, _expire, done)
         send = self._appender(producer)
+        appended = 0
         try:
             for r in records:
                 key = r.key.encode()
-                send(r.topic, key, r.value, _partition(producer, r.topic, key)).add_callback(
-                    acked).add_errback(failed)
+                future = send(r.topic, key, r.value, _partition(producer, r.topic, key))
+                appended += 1
+                future.add_callback(acked).add_errback(failed)
             await done
         except KafkaError as exc:
             log.warning("kafka did not acknowledge: %r", exc)
             raise DeliveryError(str(exc) or type(exc).__name__) from exc
         finally:
             timer.cancel()
+            if appended < len(records):  # those never reached kafka-python: never resolve
+                buffer.resolved(unresolved, len(records) - appended, size)
 
     def _appender(self, producer: KafkaProducer) -> _Appender | _Sending:
         appender = self._append
@@ -171,6 +189,30 @@ class KafkaDelivery:
     def close(self) -> None:
         if self._producer is not None:
             self._producer.close(timeout=5)
+
+
+class _Budget:
+    """Bytes in kafka-python's hands, reserved per request, released as records resolve
+    (on the sender thread, or on the event loop for records that never got there)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def reserve(self, size: int) -> bool:
+        with self._lock:
+            if self.used + size > self.limit and self.used > 0:
+                return False  # (a request larger than the limit alone still goes)
+            self.used += size
+            return True
+
+    def resolved(self, unresolved: list[int], records: int, size: int) -> None:
+        """`records` of a request's records resolved; its `size` is released with the last."""
+        with self._lock:
+            unresolved[0] -= records
+            if unresolved[0] == 0:
+                self.used -= size
 
 
 class _Send(Protocol):

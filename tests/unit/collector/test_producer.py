@@ -134,3 +134,74 @@ def test_many_concurrent_requests_all_answered() -> None:
                                for i in range(200)))
 
     asyncio.run(main())
+
+
+def test_a_full_buffer_is_a_503_at_once_and_frees_as_kafka_resolves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """kafka-python 3 has no buffer_memory: unacknowledged bytes are bounded here."""
+    monkeypatch.setattr(producer_module, "MAX_BUFFERED_BYTES", 100)
+    fake = FakeProducer()
+    delivery = delivery_with(fake)
+    record = Record("t", "k", b"x" * 59)  # 60 bytes with its key
+
+    async def main() -> None:
+        first = asyncio.ensure_future(delivery.deliver_async([record]))
+        while not fake.futures:  # the first request's record is in kafka-python's hands
+            await asyncio.sleep(0)
+        started = time.monotonic()
+        with pytest.raises(DeliveryError, match="buffer is full"):
+            await delivery.deliver_async([record])
+        assert time.monotonic() - started < 0.5  # no wait for the answer deadline
+        assert len(fake.sent) == 1  # the refused request never reached the producer
+        fake.futures[0].success(None)
+        await first
+        resolve_on_thread(fake, 2)
+        await delivery.deliver_async([record])  # room again once the first was acked
+
+    asyncio.run(main())
+    assert delivery._buffer.used == 0
+
+
+def test_failed_and_expired_records_free_the_buffer_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kafka.errors import KafkaConnectionError
+
+    monkeypatch.setattr(producer_module, "ACK_TIMEOUT_S", 0.1)
+    fake = FakeProducer()
+    delivery = delivery_with(fake)
+
+    async def main() -> None:
+        with pytest.raises(DeliveryError, match="no acknowledgement"):
+            await delivery.deliver_async([Record("t", "a", b"{}"), Record("t", "b", b"{}")])
+        assert delivery._buffer.used == 6  # answered 503, but still in kafka-python's hands
+        fake.futures[0].success(None)
+        fake.futures[1].failure(KafkaConnectionError("expired in the accumulator"))
+
+    asyncio.run(main())
+    assert delivery._buffer.used == 0
+
+
+def test_records_that_never_reached_the_producer_free_their_share() -> None:
+    from kafka.errors import MessageSizeTooLargeError
+
+    fake = FakeProducer()
+    calls = [0]
+    original = fake.send
+
+    def send(topic: str, *, key: bytes, value: bytes, partition: int) -> Future:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise MessageSizeTooLargeError("too large")
+        return original(topic, key=key, value=value, partition=partition)
+
+    fake.send = send  # type: ignore[method-assign]
+    delivery = delivery_with(fake)
+
+    async def main() -> None:
+        with pytest.raises(DeliveryError, match="too large"):
+            await delivery.deliver_async([Record("t", "a", b"{}"), Record("t", "b", b"{}"),
+                                          Record("t", "c", b"{}")])
+        fake.futures[0].success(None)
+
+    asyncio.run(main())
+    assert delivery._buffer.used == 0
