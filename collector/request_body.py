@@ -87,6 +87,13 @@ def parse_json(body: bytes) -> Any:
         except orjson.JSONDecodeError:
             pass
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        value = json.loads(body)
+        # json.loads reads "\ud800" as a lone surrogate, which no UTF-8 writer (Kafka's
+        # values, the events-rejected text) can write: refuse it here, not with a 500.
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise BodyError(400, "invalid_json", "body is not JSON: a lone surrogate escape "
+                        "(\\ud800-\\udfff) is not a character") from None
+    except (ValueError, RecursionError) as exc:  # also: nesting too deep, 4,300+ digits
         raise BodyError(400, "invalid_json", f"body is not JSON: {exc}") from None
+    return value

@@ -58,7 +58,7 @@ def test_bodies_read_as_json_loads_reads_them(value: Any, ascii_only: bool) -> N
 
 @pytest.mark.parametrize("body", [
     b"-0", b"-0.0", b"1e400", b"[18446744073709551616]", b"-9223372036854775809",
-    b'{"a": 1, "a": 2}', b"NaN", b"[Infinity, -Infinity]", b'"\\ud800"',
+    b'{"a": 1, "a": 2}', b"NaN", b"[Infinity, -Infinity]",
     "\ufeff{}".encode(), "{}".encode("utf-16"), b"0.1", b"5e-324", b"1.7976931348623157e308",
     b'{"n": 12345678901234567890123}', b"123456789012345678",
 ])
@@ -113,3 +113,18 @@ def test_what_pydantic_cannot_write_fails_the_same_way() -> None:
     with pytest.raises(ValueError) as fast:
         event_json(event)
     assert type(fast.value) is type(slow.value) and str(fast.value) == str(slow.value)
+
+
+@pytest.mark.parametrize("body", [
+    b'{"a": "\\ud800"}',  # a lone surrogate: json.loads reads it, no UTF-8 writer can write it
+    b"[" * 5000 + b"]" * 5000,  # deeper than json.loads goes
+    b'{"n": ' + b"1" * 5000 + b"}",  # more digits than Python converts
+])
+def test_what_json_loads_reads_but_cannot_be_kept_is_a_400_not_a_500(body: bytes) -> None:
+    with pytest.raises(BodyError) as refused:
+        parse_json(body)
+    assert refused.value.status == 400
+
+
+def test_surrogate_pairs_are_characters() -> None:
+    assert parse_json(b'"\\ud83d\\ude00"') == "\U0001f600"
