@@ -94,6 +94,17 @@ def test_event_ids_are_random_v4_uuids_and_distinct() -> None:
     assert all(i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
 
 
+def test_v4_ids_are_what_uuid_makes_of_the_same_bytes() -> None:
+    import os
+
+    from collector.enrichment import v4_uuid
+
+    for random16 in [bytes(16), b"\xff" * 16, *(os.urandom(16) for _ in range(2000))]:
+        made, expected = v4_uuid(random16), uuid.UUID(bytes=random16, version=4)
+        assert made == expected and str(made) == str(expected) and hash(made) == hash(expected)
+        assert made.is_safe == expected.is_safe and made.version == 4
+
+
 def test_stored_event_is_what_model_construct_makes() -> None:
     from collector.enrichment import stored_event
     from schemas.events import StoredEvent
