@@ -44,8 +44,8 @@ class Explanation:
 def explain(state: LeadState, t: float, rules: Rules) -> Explanation:
     h = rules.half_life
     by_rule: list[RuleExplanation] = []
-    for rule_id, entry in state.sums.items():
-        value, since = entry.real, entry.imag
+    for rule_id, value in state.sums.items():
+        since = state.sum_times[rule_id]
         credits = tuple(
             CreditExplanation(
                 c.event_id, c.points, c.at, value_at(c.points, c.at, t, h), c.displaced

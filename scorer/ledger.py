@@ -50,25 +50,26 @@ def demote(s: LeadState, until: float, rules: Rules) -> list[StageChange]:
 RETIRED = "(retired rules)"
 
 
-def _fold_retired(sums: dict[str, complex], rules: Rules) -> dict[str, complex]:
+def _fold_retired(s: LeadState, rules: Rules) -> None:
     current = {r.id for r in rules.rules} | {t.id for t in rules.triggers}
-    kept = {k: v for k, v in sums.items() if k in current}
-    for rule_id, entry in sums.items():
+    sums = {k: v for k, v in s.sums.items() if k in current}
+    times = {k: v for k, v in s.sum_times.items() if k in current}
+    for rule_id, value in s.sums.items():
         if rule_id not in current:
-            old = kept.get(RETIRED)
+            since = s.sum_times[rule_id]
+            old = sums.get(RETIRED)
             if old is None:
-                kept[RETIRED] = entry
+                sums[RETIRED], times[RETIRED] = value, since
             else:
-                value, since = add_credit(
-                    old.real, old.imag, entry.real, entry.imag, rules.half_life
+                sums[RETIRED], times[RETIRED] = add_credit(
+                    old, times[RETIRED], value, since, rules.half_life
                 )
-                kept[RETIRED] = complex(value, since)
-    return kept
+    s.sums, s.sum_times = sums, times
 
 
 def restamp(s: LeadState, rules: Rules) -> None:
     """Stamp `rules`' version on s, keeping its sums (see the engine's docstring)."""
-    s.sums = _fold_retired(s.sums, rules)
+    _fold_retired(s, rules)
     capped = {r.id for r in rules.rules if r.cap is not None}
     keyed = {r.id for r in rules.rules if r.once_per}
     counted = {t.id for t in rules.triggers if t.count > 1}
@@ -90,21 +91,20 @@ def set_traits(s: LeadState, traits: Mapping[str, Any], rules: Rules) -> None:
 def book(s: LeadState, added: list[Contribution], rules: Rules) -> None:
     """Add credits to the score and the per-rule sums; s.t_ref is already >= their times."""
     h, ref, score = rules.half_life, s.t_ref, s.score_ref
-    sums = dict(s.sums)
+    sums, times = dict(s.sums), dict(s.sum_times)
     for c in added:
         points, at, rule_id = c.points, c.at, c.rule_id
         score += points if at == ref else points * exp2((at - ref) / h)
-        entry = sums.get(rule_id)
-        if entry is None:
-            sums[rule_id] = complex(points, at)
-        else:  # decay.add_credit, inline; the sum is complex(value, since) (state.py)
-            value, since = entry.real, entry.imag
-            sums[rule_id] = (
-                complex(value * exp2((since - at) / h) + points, at)
-                if at >= since
-                else complex(value + points * exp2((at - since) / h), since)
-            )
-    s.score_ref, s.sums = score, sums
+        since = times.get(rule_id)
+        if since is None:
+            sums[rule_id] = points
+            times[rule_id] = at
+        elif at >= since:  # decay.add_credit, inline
+            sums[rule_id] = sums[rule_id] * exp2((since - at) / h) + points
+            times[rule_id] = at
+        else:
+            sums[rule_id] = sums[rule_id] + points * exp2((at - since) / h)
+    s.score_ref, s.sums, s.sum_times = score, sums, times
 
 
 def result(

@@ -24,15 +24,16 @@ def _merge_sums(s: LeadState, other: LeadState, rules: Rules) -> list[Contributi
     """Add other's per-rule sums to s.sums; reported as contributions with no event id."""
     h = rules.half_life
     added: list[Contribution] = []
-    s.sums = dict(s.sums)
-    for rule_id, entry in other.sums.items():
-        value, since = entry.real, entry.imag
-        mine = s.sums.get(rule_id)
+    sums, times = dict(s.sums), dict(s.sum_times)
+    for rule_id, value in other.sums.items():
+        since = other.sum_times[rule_id]
+        mine = sums.get(rule_id)
         if mine is None:
-            s.sums[rule_id] = entry
+            sums[rule_id], times[rule_id] = value, since
         else:
-            s.sums[rule_id] = complex(*add_credit(mine.real, mine.imag, value, since, h))
+            sums[rule_id], times[rule_id] = add_credit(mine, times[rule_id], value, since, h)
         added.append(Contribution(rule_id, value, "", since))
+    s.sums, s.sum_times = sums, times
     return added
 
 

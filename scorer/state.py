@@ -7,10 +7,10 @@ per-rule sums for explanations. Every collection is bounded; see `limits.py`.
 
 Callers treat a LeadState as immutable: the engine copies before it changes anything.
 
-Sums: each rule's sum is a `complex` whose real part is the value and whose imaginary part
-the time it is held at (both exact doubles). Thousands of states stay in memory in the
-stream worker; containers holding only atomic values (numbers, strings) are never tracked
-by CPython's cyclic garbage collector, while a tuple per rule would be traversed by it.
+Sums: each rule's sum is held as two numbers, its value in `sums` and the time that value
+is held at in `sum_times` (same keys). Thousands of states stay in memory in the stream
+worker; dicts holding only atomic values (numbers, strings) are never tracked by CPython's
+cyclic garbage collector, while a (value, at) tuple per rule would make it traverse them.
 """
 
 from collections.abc import Mapping
@@ -41,16 +41,14 @@ class LeadState:
     t_ref: float = 0.0  # latest event time seen (epoch seconds UTC)
     fit_points: float = 0.0
     fit_grade: str = "D"
-    # rule -> complex(value, at): the rule's decayed sum and the time it is held at. One
-    # atomic object per rule, not a (value, at) tuple, so the dict holds no container and
-    # the cyclic garbage collector never tracks it (see "Sums" above).
-    sums: dict[str, complex] = field(default_factory=dict)
+    sums: dict[str, float] = field(default_factory=dict)  # rule -> its sum at sum_times[rule]
     seen: dict[int, str] = field(default_factory=dict)  # week -> event id digests (dedupe.py)
     caps: dict[str, CapRow] = field(default_factory=dict)  # rule -> flat windows (above)
     once: dict[str, dict[str, float]] = field(default_factory=dict)  # rule -> key hash -> at
     counters: dict[str, tuple[float, ...]] = field(default_factory=dict)  # trigger -> times
     recent: tuple[Contribution, ...] = ()  # the latest credits, oldest first
     half_life: float = 1.0  # of the rules it was computed under; lets sums be stored at t_ref
+    sum_times: dict[str, float] = field(default_factory=dict)  # rule -> when its sum is held
 
     # Hand-written rather than generated: mypyc compiles only hand-written methods, and the
     # engine builds one LeadState per event. Same signature and defaults as generated.
@@ -63,13 +61,14 @@ class LeadState:
         t_ref: float = 0.0,
         fit_points: float = 0.0,
         fit_grade: str = "D",
-        sums: dict[str, complex] | None = None,
+        sums: dict[str, float] | None = None,
         seen: dict[int, str] | None = None,
         caps: dict[str, CapRow] | None = None,
         once: dict[str, dict[str, float]] | None = None,
         counters: dict[str, tuple[float, ...]] | None = None,
         recent: tuple[Contribution, ...] = (),
         half_life: float = 1.0,
+        sum_times: dict[str, float] | None = None,
     ) -> None:
         self.version = version
         self.traits = {} if traits is None else traits
@@ -85,6 +84,7 @@ class LeadState:
         self.counters = {} if counters is None else counters
         self.recent = recent
         self.half_life = half_life
+        self.sum_times = {} if sum_times is None else sum_times
 
     def copy(self) -> "LeadState":
         """A shallow copy; the engine replaces (never mutates) the containers it changes."""
@@ -103,6 +103,7 @@ class LeadState:
             self.counters,
             self.recent,
             self.half_life,
+            self.sum_times,
         )
 
 
@@ -161,9 +162,8 @@ def state_to_dict(s: LeadState) -> dict[str, Any]:
     if s.sums:
         # Per-rule sums are written as of t_ref, one number each, with nine decimals: they
         # only explain the score, which is kept exact.
-        out["r"] = {
-            rule: round(vt.real * exp2((vt.imag - t_ref) / h), 9) for rule, vt in s.sums.items()
-        }
+        at = s.sum_times
+        out["r"] = {rule: round(v * exp2((at[rule] - t_ref) / h), 9) for rule, v in s.sums.items()}
     if s.seen:
         out["i"] = [x for pair in s.seen.items() for x in pair]
     if s.caps:
@@ -267,6 +267,7 @@ def state_from_dict(d: Mapping[str, Any]) -> LeadState:
             else _legacy_windows(t_ref, d.get("c", {}))
         )
         traits = d.get("tr")
+        sums = {rule: float(v) for rule, v in d.get("r", {}).items()}
         return LeadState(
             str(d["v"]),
             dict(traits) if traits else {},
@@ -275,7 +276,7 @@ def state_from_dict(d: Mapping[str, Any]) -> LeadState:
             t_ref,
             float(d.get("fp", 0.0)),
             str(d.get("fg") or "D"),
-            {rule: complex(float(v), t_ref) for rule, v in d.get("r", {}).items()},
+            sums,
             seen,
             caps,
             {rule: dict(keys) for rule, keys in d.get("o", {}).items()},
@@ -285,6 +286,7 @@ def state_from_dict(d: Mapping[str, Any]) -> LeadState:
             },
             _recent_from_list(d.get("x") or []),
             float(d["h"]),
+            dict.fromkeys(sums, t_ref),
         )
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
         raise ValueError(f"not a leadscore state: {error!r}") from error
