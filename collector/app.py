@@ -139,7 +139,8 @@ def create_app(
         if intake.dropped:
             metrics.dropped("consent").inc(intake.dropped)
         try:
-            await dispatcher.send(intake.accepted, intake.rejected, edge.received_at)
+            await dispatcher.send(intake.accepted, intake.rejected, edge.received_at,
+                                  intake.values)
         except DeliveryError as exc:
             raise Refused(_error(503, "unavailable", f"not acknowledged by Kafka: {exc}")) from None
         return intake

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
 from fastapi.concurrency import run_in_threadpool
 
+from collector.encoding import event_json
 from collector.intake import Rejection
 from collector.limits import MAX_REJECTED_RAW_CHARS
 from collector.metrics import Metrics
@@ -32,10 +32,16 @@ class Dispatcher:
 
     async def send(
         self, events: Sequence[StoredEvent], rejections: Sequence[Rejection] = (),
-        received_at: datetime | None = None,
+        received_at: datetime | None = None, values: Sequence[bytes] | None = None,
     ) -> None:
-        """Raises DeliveryError unless Kafka acknowledged every record."""
-        records = [self.event_record(e) for e in events]
+        """Raises DeliveryError unless Kafka acknowledged every record. `values`: the
+        events' Kafka values when intake has written them already (`Intake.values`)."""
+        if values is None:
+            records = [self.event_record(e) for e in events]
+        else:
+            prefix = self._prefix
+            records = [Record(event_topic(e.type, prefix), e.key, value)
+                       for e, value in zip(events, values, strict=True)]
         if rejections:
             assert received_at is not None  # noqa: S101 - a caller bug, not input
             records += [self.rejection_record(r, received_at) for r in rejections]
@@ -73,38 +79,6 @@ class Dispatcher:
         )
         return Record(topic_name(EVENTS_REJECTED, self._prefix), _raw_key(rejection.raw),
                       message.model_dump_json().encode())
-
-
-def event_json(event: StoredEvent) -> bytes:
-    """`event.model_dump_json().encode()`, the same bytes, in about half the time.
-
-    StoredEvent's fields are JSON values already (its dicts hold what a request's JSON
-    held, or what the edge added) except the id and the two times, which are written
-    as pydantic writes them. orjson writes strings, numbers (NaN and infinities as null),
-    key order and escapes as pydantic does (tests/unit/collector/test_event_json.py
-    compares both); on what it refuses (an integer beyond 64 bits) pydantic writes it."""
-    values = event.__dict__
-    try:
-        return orjson.dumps({**values, "event_id": str(values["event_id"]),
-                             "occurred_at": _time_text(values["occurred_at"]),
-                             "received_at": _time_text(values["received_at"])})
-    except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return event.model_dump_json().encode()
-
-
-_last_time: tuple[datetime | None, str] = (None, "")
-
-
-def _time_text(moment: datetime) -> str:
-    """format_time, remembered for the last time seen: every event of a request shares its
-    received time, and an event without a time of its own occurred then too."""
-    global _last_time
-    last = _last_time
-    if last[0] is moment:
-        return last[1]
-    text = format_time(moment)
-    _last_time = (moment, text)
-    return text
 
 
 def _counts(labels: Iterable[str]) -> dict[str, int]:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from collector import segment
+from collector.encoding import event_json
 from collector.enrichment import Edge, correct_clock, enrich, enrich_parts
 from collector.errors import FieldError, InvalidEvents, field_errors
 from collector.fast_event import fast_parts
@@ -46,6 +47,9 @@ class Intake:
     accepted: list[StoredEvent] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     dropped: int = 0
+    # The accepted events' Kafka values, in the same order: written once, here, so an
+    # event that cannot be written as JSON is refused with the others, not a 500 later.
+    values: list[bytes] = field(default_factory=list)
 
 
 def parse_event(
@@ -103,13 +107,26 @@ def parse_batch(
     for position, raw in enumerate(items):
         index = position if indexed else None
         try:
-            intake.accepted.append(parse_event(
-                raw, received_at, index, edge=edge, track_mapping=track_mapping, small=small))
+            event = parse_event(
+                raw, received_at, index, edge=edge, track_mapping=track_mapping, small=small)
+            value = _value(event, index)
         except ConsentWithheld:
             intake.dropped += 1
         except InvalidEvents as exc:
             intake.rejected.append(Rejection(index, exc.reason, exc.errors, raw))
+        else:
+            intake.accepted.append(event)
+            intake.values.append(value)
     return intake
+
+
+def _value(event: StoredEvent, index: int | None) -> bytes:
+    try:
+        return event_json(event)
+    except ValueError as exc:  # e.g. nested deeper than JSON writers go (255 levels)
+        why = str(exc).removeprefix("Error serializing to JSON: ")
+        raise InvalidEvents([FieldError(index, "(event)", f"cannot be stored as JSON: {why}")
+                             ]) from None
 
 
 def _size(raw: dict[str, Any]) -> int:

@@ -70,3 +70,41 @@ def test_cors_headers_on_the_direct_way() -> None:
         assert ok.headers["access-control-allow-origin"] == "https://acme.test"
         bad = c.post("/v1/events", json=PAGE, headers={**KEY, "Origin": "https://evil.test"})
         assert bad.status_code == 403 and "access-control-allow-origin" not in bad.headers
+
+
+def test_an_event_too_deep_to_store_is_refused_not_a_500() -> None:
+    """JSON nested past what JSON writers go (255 levels) parses and validates, but cannot
+    be written to Kafka: it is refused like any invalid event, by index in a batch."""
+    import json
+
+    deep: object = []
+    for _ in range(300):
+        deep = [deep]
+    event = {**PAGE, "properties": {"url": "https://acme.test/", "deep": deep}}
+    delivery = Recording()
+    with TestClient(create_app(delivery, ["k"])) as c:
+        single = c.post("/v1/events", content=json.dumps(event), headers=KEY)
+        batch = c.post("/v1/batch", json={"batch": [PAGE, event]}, headers=KEY)
+    assert single.status_code == 422, single.text
+    assert single.json()["errors"][0]["field"] == "(event)"
+    assert batch.status_code == 202, batch.text
+    assert batch.json()["accepted"] == 1 and batch.json()["rejected"] == 1
+    assert batch.json()["errors"][0]["index"] == 1
+    topics = [r.topic for r in delivery.records]
+    assert topics == ["events-rejected", "events-page-view", "events-rejected"]
+
+
+def test_kafka_values_are_written_once_at_intake_as_pydantic_writes_them() -> None:
+    from collector.intake import parse_batch
+    from schemas.events import StoredEvent
+
+    delivery = Recording()
+    with TestClient(create_app(delivery, ["k"])) as c:
+        c.post("/v1/batch", json={"batch": [PAGE, {**PAGE, "lead_id": "l"}]}, headers=KEY)
+    for record in delivery.records:
+        event = StoredEvent.model_validate_json(record.value)
+        assert record.value == event.model_dump_json().encode()
+    from datetime import UTC, datetime
+
+    intake = parse_batch([PAGE, PAGE], datetime.now(UTC))
+    assert intake.values == [e.model_dump_json().encode() for e in intake.accepted]
