@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -36,6 +37,43 @@ class Message(NamedTuple):
     value: bytes | None
 
 
+class Sources:
+    """The messages behind one table's stage lines, kept for the fallback that parses them in
+    Python (sinks/writer.py). Held as parallel lists of plain values (shared TopicPartition,
+    int, bytes), not one record object per message: a batch holds up to max_rows of them,
+    and that many live ConsumerRecords (GC-tracked namedtuples, each with a headers list) made
+    Python's full collections cost ~1 s of the consumer thread per 200,000 events."""
+
+    __slots__ = ("keys", "offsets", "tps", "values")
+
+    def __init__(self) -> None:
+        self.tps: list[TopicPartition] = []
+        self.offsets: list[int] = []
+        self.keys: list[bytes | None] = []
+        self.values: list[bytes | None] = []
+
+    def append(self, tp: TopicPartition, source: Source) -> None:
+        self.tps.append(tp)
+        self.offsets.append(source.offset)
+        self.keys.append(source.key)
+        self.values.append(source.value)
+
+    def extend(self, other: Sources) -> None:
+        self.tps.extend(other.tps)
+        self.offsets.extend(other.offsets)
+        self.keys.extend(other.keys)
+        self.values.extend(other.values)
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def __iter__(self) -> Iterator[Message]:
+        for tp, offset, key, value in zip(
+            self.tps, self.offsets, self.keys, self.values, strict=True
+        ):
+            yield Message(tp.topic, tp.partition, offset, key, value)
+
+
 @dataclass
 class Batch:
     started: float | None = None  # monotonic time of the first record, for the time trigger
@@ -43,7 +81,7 @@ class Batch:
     # Tables fed unparsed (see TableSpec.stage_table): JSONEachRow lines, and the messages
     # they came from, kept for the fallback that parses them in Python.
     lines: dict[str, list[bytes]] = field(default_factory=dict)
-    sources: dict[str, list[Source]] = field(default_factory=dict)
+    sources: dict[str, Sources] = field(default_factory=dict)
     # first and last offset seen per partition, rows or not (skipped offsets move commits too)
     ranges: dict[TopicPartition, tuple[int, int]] = field(default_factory=dict)
     row_count: int = 0
@@ -64,7 +102,7 @@ class Batch:
         """Record one message sent unparsed: `line` is its JSONEachRow form."""
         self.add(table, None, tp, source.offset, now)
         self.lines.setdefault(table, []).append(line)
-        self.sources.setdefault(table, []).append(source)
+        self.sources.setdefault(table, Sources()).append(tp, source)
         self.row_count += 1
 
     def cover(self, tp: TopicPartition, first: int, last: int, now: float) -> None:
@@ -79,10 +117,14 @@ class Batch:
         self.rows.setdefault(table, []).append(row)
         self.row_count += 1
 
-    def add_lines(self, table: str, lines: list[bytes], sources: list[Source]) -> None:
+    def add_lines(self, table: str, lines: list[bytes], sources: Sources) -> None:
         """Rows sent unparsed (see `add_line`), one poll's worth at a time."""
         self.lines.setdefault(table, []).extend(lines)
-        self.sources.setdefault(table, []).extend(sources)
+        known = self.sources.get(table)
+        if known is None:
+            self.sources[table] = sources
+        else:
+            known.extend(sources)
         self.row_count += len(lines)
 
     def due(self, now: float, max_rows: int, max_wait_s: float) -> bool:

@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
+from kafka.structs import TopicPartition
+
 from schemas import topics
-from sinks.batch import Row, Source
+from sinks.batch import Row, Source, Sources
 
 # Every table the sink writes ends with the Kafka coordinates of the row (see 001_tables.sql).
 COORDINATES: Final = ("_topic", "_partition", "_offset")
@@ -122,28 +124,34 @@ def stage_prefix(topic: str, partition: int) -> bytes:
 
 
 def stage_lines(
-    prefix: bytes, records: Sequence[Source]
-) -> tuple[list[bytes], list[Source], list[Source]]:
-    """(lines, their records, the other records) for one partition's records: each JSON
-    object becomes one JSONEachRow line with its Kafka coordinates spliced in, without
-    parsing it; anything else is left for `message_row` (it goes to the dead letters)."""
+    prefix: bytes, tp: TopicPartition, records: Sequence[Source]
+) -> tuple[list[bytes], Sources, list[Source]]:
+    """(lines, the messages they came from, the other records) for one partition's records:
+    each JSON object becomes one JSONEachRow line with its Kafka coordinates spliced in,
+    without parsing it; anything else is left for `message_row` (it goes to the dead letters).
+    The records themselves are not kept (see `Sources`)."""
     lines: list[bytes] = []
-    sources: list[Source] = []
+    sources = Sources()
+    tps, offsets, keys, values = sources.tps, sources.offsets, sources.keys, sources.values
     others: list[Source] = []
     for record in records:
         value = record.value
         # The common case, `{"` (an object with a first key), is spliced with one format;
         # whitespace or an empty object take the general path.
         if value is not None and value[:2] == b'{"':
-            lines.append(b"%s%d,%s" % (prefix, record.offset, value[1:]))
-            sources.append(record)
+            offset = record.offset
+            lines.append(b"%s%d,%s" % (prefix, offset, value[1:]))
+            tps.append(tp)
+            offsets.append(offset)
+            keys.append(record.key)
+            values.append(value)
             continue
         line = stage_line(value, record.topic, record.partition, record.offset)
         if line is None:
             others.append(record)
         else:
             lines.append(line)
-            sources.append(record)
+            sources.append(tp, record)
     return lines, sources, others
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from clickhouse_connect.driver.exceptions import DataError
@@ -135,7 +135,7 @@ def _insert_lines(
     database: str,
     spec: TableSpec,
     lines: list[bytes],
-    sources: list[Source],
+    sources: Iterable[Source],
     token: str,
 ) -> None:
     settings = {**_STAGE_SETTINGS, "insert_deduplication_token": token}
@@ -155,7 +155,7 @@ def _insert_lines(
 
 
 def _insert_parsed(
-    client: Any, database: str, spec: TableSpec, sources: list[Source], token: str
+    client: Any, database: str, spec: TableSpec, sources: Iterable[Source], token: str
 ) -> None:
     """Parse in Python: good messages to the table, bad ones to the dead letters. Offsets
     already stored (part of a refused insert may have landed) are skipped."""
