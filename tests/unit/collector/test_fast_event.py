@@ -165,3 +165,18 @@ def test_stored_events_are_the_same_either_way(monkeypatch: Any) -> None:
     monkeypatch.setattr(intake, "fast_parts", lambda _: None)
     slow = parse_event(dict(raw), NOW, edge=edge)
     assert fast == slow and fast.model_dump_json() == slow.model_dump_json()
+
+
+def test_the_fast_way_knows_every_field_the_models_declare() -> None:
+    # A field declared in schemas/events.py but not in collector/fast_event.py would be
+    # taken for an extra key there, and its value would pass unchecked.
+    from collector.fast_event import _CAMPAIGN, _CONTEXT, _TRAITS, PROPERTIES
+    from schemas.events import PROPERTIES_MODELS, Campaign, Context, Traits
+
+    pairs = [*((PROPERTIES[k], m) for k, m in PROPERTIES_MODELS.items()),
+             (_TRAITS, Traits), (_CAMPAIGN, Campaign), (_CONTEXT, Context)]
+    assert set(PROPERTIES) == set(PROPERTIES_MODELS)
+    for check, model in pairs:
+        assert check.fields == tuple(model.model_fields), model.__name__
+        required = tuple(n for n, f in model.model_fields.items() if f.is_required())
+        assert check.required == required, model.__name__
