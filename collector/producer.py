@@ -134,15 +134,17 @@ class KafkaDelivery:
         pending = [len(records)]
         unresolved = [len(records)]  # acked or failed by kafka-python, whatever we answered
 
+        # The budget is released before the answer is settled, so a request answered is
+        # one whose bytes are no longer counted (the next request sees the room).
         def acked(_: object) -> None:
+            buffer.resolved(unresolved, 1, size)
             pending[0] -= 1  # callbacks run one at a time on the sender thread
             if pending[0] == 0:
                 settle(done, None)
-            buffer.resolved(unresolved, 1, size)
 
         def failed(exc: BaseException) -> None:
-            settle(done, exc)
             buffer.resolved(unresolved, 1, size)
+            settle(done, exc)
 
         # Past the deadline the client gets a 503; the records may still land later (a
         # retry then carries the same event_id, which the pipeline deduplicates).
