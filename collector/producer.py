@@ -7,6 +7,7 @@ real broker and so a later transport (a different client) swaps in one place.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import socket
@@ -21,6 +22,7 @@ from typing import Protocol
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.future import Future
+from kafka.producer.transaction_manager import TransactionState
 from kafka.structs import TopicPartition
 
 from leadscore.partitioning import key_hash
@@ -34,6 +36,8 @@ ACK_TIMEOUT_S = 3.0
 # the broker away, records stay there until their delivery timeout, so without this a
 # flood of requests would grow memory. Past it, requests get a 503 at once.
 MAX_BUFFERED_BYTES = 64 * 1024 * 1024
+
+_READY = TransactionState.READY
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,7 @@ class KafkaDelivery:
             weakref.WeakKeyDictionary())
         self._append: _Appender | _Sending | None = None
         self._buffer = _Budget(MAX_BUFFERED_BYTES)
+        self._driver: _LoopDriver | None = None
 
     def _connect(self) -> KafkaProducer:
         with self._lock:
@@ -100,6 +105,7 @@ class KafkaDelivery:
                     request_timeout_ms=int(ACK_TIMEOUT_S * 1000),
                     delivery_timeout_ms=int(ACK_TIMEOUT_S * 1000) + 1000,
                 )
+                self._driver = _LoopDriver.of(self._producer)
             return self._producer
 
     def deliver(self, records: Sequence[Record]) -> None:
@@ -129,6 +135,9 @@ class KafkaDelivery:
             log.warning("producer buffer full: %d bytes not yet acknowledged", buffer.used)
             raise DeliveryError("the producer's buffer is full (Kafka is not acknowledging)")
         loop = asyncio.get_running_loop()
+        driver = self._driver
+        if driver is not None and driver.loop is not loop:
+            driver.want(loop)
         done: asyncio.Future[None] = loop.create_future()
         settle = self._settler(loop).settle
         pending = [len(records)]
@@ -170,6 +179,8 @@ class KafkaDelivery:
         appender = self._append
         if appender is None or appender.producer is not producer:
             appender = self._append = _Appender.of(producer)
+            if isinstance(appender, _Appender) and self._driver is not None:
+                appender._wakeup = self._driver.wakeup
         return appender
 
     def _settler(self, loop: asyncio.AbstractEventLoop) -> _Settler:
@@ -189,6 +200,8 @@ class KafkaDelivery:
         return any(_reachable(address) for address in self._bootstrap.split(","))
 
     def close(self) -> None:
+        if self._driver is not None:
+            self._driver.release()
         if self._producer is not None:
             self._producer.close(timeout=5)
 
@@ -279,7 +292,7 @@ _RECORD_OVERHEAD = 1024
 
 
 class _Settler:
-    """Hands acks from the producer's sender thread to one event loop.
+    """Hands acks from the producer's sender (its thread, or the loop itself) to one loop.
 
     A wake-up of the loop (call_soon_threadsafe: a Handle and a write to its self-pipe)
     per acked record cost more than the rest of the ack; a produce response acks many
@@ -287,6 +300,7 @@ class _Settler:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        self._thread = threading.get_ident()  # made on the loop's thread (deliver_async)
         self._ready: deque[tuple[asyncio.Future[None], BaseException | None]] = deque()
         self._scheduled = False
 
@@ -296,7 +310,10 @@ class _Settler:
         if not self._scheduled:
             self._scheduled = True
             try:
-                self._loop.call_soon_threadsafe(self._drain)
+                if threading.get_ident() == self._thread:  # the loop drives the sender
+                    self._loop.call_soon(self._drain)
+                else:
+                    self._loop.call_soon_threadsafe(self._drain)
             except RuntimeError:  # the loop is closed: nobody waits for these any more
                 self._ready.clear()
 
@@ -325,3 +342,185 @@ def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
         future.set_result(None)
     else:
         future.set_exception(exc if isinstance(exc, KafkaError) else KafkaError(str(exc)))
+
+
+class _LoopDriver:
+    """Runs kafka-python's sender on the collector's event loop while all is well, and on
+    its own thread otherwise.
+
+    Per single-event request the sender thread cost more than its own Python: the loop
+    thread and the sender thread take the GIL from each other several times per produce
+    round. On the loop, a sender step (drain, build and write the produce request, read
+    and complete the responses) runs when the producer's selector has something ready
+    (its epoll descriptor, watched with add_reader) or when the sender's next deadline
+    (linger, request timeouts, metadata refresh) comes.
+
+    Only the steady state runs on the loop: producer id known, no transactional request
+    pending, every connection up. Everything that can block (connecting, DNS, the producer
+    id request, back-off sleeps) happens on kafka-python's thread, which parks while the
+    loop drives: the loop hands over as soon as a step sees anything else, and takes over
+    again when a request asks for it and the thread finds the state steady. One lock,
+    held for every step on either side, keeps them from ever polling at once."""
+
+    def __init__(self, producer: KafkaProducer) -> None:
+        sender = producer._sender
+        self._sender = sender
+        self._client = sender._client
+        self._net = self._client._net
+        self._manager = self._client._manager
+        self._metadata = sender._metadata
+        self._tm = producer._transaction_manager
+        self._selector_fd = self._net._selector.fileno()
+        self._lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None  # driving, when not None
+        self._wanted: asyncio.AbstractEventLoop | None = None
+        self._handback = threading.Event()
+        self._timer: asyncio.TimerHandle | asyncio.Handle | None = None
+        self._soon = False  # _timer is a call_soon
+        self._run_once = sender.run_once
+        sender.run_once = self._thread_step  # Sender.run calls self.run_once() each turn
+
+    @classmethod
+    def of(cls, producer: KafkaProducer) -> _LoopDriver | None:
+        try:
+            driver = cls(producer)
+        except AttributeError:  # not the kafka-python 3 shape: its thread does it all
+            return None
+        return driver
+
+    # -- either thread
+
+    def _steady(self) -> bool:
+        sender, tm = self._sender, self._tm
+        if not sender._running or sender._force_close or tm is None:
+            return False
+        if (tm._current_state != _READY or not tm.has_producer_id()
+                or tm.has_in_flight_transactional_request() or tm._pending_requests):
+            return False
+        return self._connected()
+
+    def _connected(self) -> bool:
+        return all(conn.connected for conn in list(self._manager._conns.values()))
+
+    # -- kafka-python's thread
+
+    def _thread_step(self) -> None:
+        loop = self.loop
+        if loop is not None:
+            self._handback.clear()
+            if self.loop is loop and loop.is_running():
+                self._handback.wait(0.05)
+                return
+            self.loop = None  # that loop stopped: drive here again
+        with self._lock:
+            self._run_once()
+        wanted = self._wanted
+        if wanted is not None and self._sender._running:
+            self._wanted = None
+            if wanted.is_running() and self._steady():
+                self.loop = wanted
+                try:
+                    wanted.call_soon_threadsafe(self._attach, wanted)
+                except RuntimeError:  # closed meanwhile
+                    self.loop = None
+
+    # -- the event loop
+
+    def want(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Called on `loop`: drive from it once the thread finds the state steady."""
+        current = self.loop
+        if self._wanted is not loop and (current is None or not current.is_running()):
+            self._wanted = loop
+            self._sender.wakeup()
+
+    def wakeup(self) -> None:
+        """The sender's wakeup, as send() does after an append: a step soon when this loop
+        drives (no write to the selector's wakeup socket), else the thread's wakeup."""
+        loop = self.loop
+        if loop is not None and asyncio._get_running_loop() is loop:
+            if self._timer is None or not self._soon:
+                if self._timer is not None:
+                    self._timer.cancel()
+                self._timer = loop.call_soon(self._step)
+                self._soon = True
+            return
+        self._sender.wakeup()
+
+    def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.loop is not loop:
+            return
+        loop.add_reader(self._selector_fd, self._step)
+        self._step()
+
+    def _detach(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.remove_reader(self._selector_fd)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.loop is loop:
+            self.loop = None
+        self._handback.set()
+
+    def _step(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._soon = False
+        if self.loop is not loop:
+            loop.remove_reader(self._selector_fd)
+            return
+        if not self._lock.acquire(blocking=False):
+            self._timer = loop.call_later(0.001, self._step)
+            return
+        try:
+            if not self._steady():
+                self._detach(loop)
+                return
+            sender = self._sender
+            while sender._topics_to_add:
+                self._metadata.add_topic(sender._topics_to_add.pop())
+            # Responses first (they unmute their partitions), then what is ready to send:
+            # a request made here is written by the next step's poll (call_soon below).
+            self._client.poll(timeout_ms=0)
+            if not self._steady():
+                self._detach(loop)
+                return
+            timeout_ms = sender._send_producer_data()
+            if not self._connected():  # a connection to make: on the thread
+                self._detach(loop)
+                return
+        except Exception:
+            log.exception("kafka producer step failed on the event loop; back to its thread")
+            self._detach(loop)
+            return
+        finally:
+            self._lock.release()
+        net = self._net
+        delay = timeout_ms / 1000
+        if net._ready:
+            delay = 0.0
+        else:
+            scheduled = net._next_scheduled_timeout(time.monotonic())
+            if scheduled is not None and scheduled < delay:
+                delay = scheduled
+        if delay <= 0:
+            self._timer = loop.call_soon(self._step)
+            self._soon = True
+        else:
+            self._timer = loop.call_later(min(delay, 1.0), self._step)
+
+    def release(self) -> None:
+        """Back to kafka-python's thread (close() calls it first, so the thread flushes;
+        any thread). Once kafka-python's sender stops running, no loop takes it again."""
+        self._wanted = None
+        loop = self.loop
+        self.loop = None
+        self._handback.set()
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._remove_reader, loop)
+
+    def _remove_reader(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.loop is not loop:
+            loop.remove_reader(self._selector_fd)

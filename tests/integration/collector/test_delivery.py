@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import time
 
 import pytest
 
@@ -55,3 +57,90 @@ def test_a_record_over_the_request_limit_is_refused_as_send_refuses_it(
             asyncio.run(main())
     finally:
         delivery.close()
+
+
+def _value(n: int) -> bytes:
+    return json.dumps({"n": n}).encode()
+
+
+async def _until_driven(delivery: KafkaDelivery, topic: str, timeout: float = 5.0) -> int:
+    """Requests until the event loop drives kafka-python's sender; how many were sent."""
+    loop = asyncio.get_running_loop()
+    deadline = time.monotonic() + timeout
+    sent = 0
+    while delivery._driver is not None and delivery._driver.loop is not loop:
+        assert time.monotonic() < deadline, "the sender was never handed to the event loop"
+        await delivery.deliver_async([Record(topic, "probe", _value(-2))])
+        sent += 1
+    return sent
+
+
+def test_the_event_loop_drives_the_sender_then_its_thread_again_once_the_loop_ends(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    topic = topic_prefix + "delivery-loop-driven"
+    delivery = KafkaDelivery(kafka_bootstrap)
+    probes = 0
+    try:
+        delivery.deliver([Record(topic, "warm", b'{"n": -1}')])
+        assert delivery._driver is not None  # kafka-python 3's shape: the loop may drive
+
+        async def main() -> None:
+            nonlocal probes
+            probes = await _until_driven(delivery, topic)
+            sender_thread = delivery._producer._sender  # type: ignore[union-attr]
+            assert sender_thread.is_alive()  # parked, not gone: it takes over when needed
+            await asyncio.gather(*(delivery.deliver_async([Record(topic, f"k{i % 4}", _value(i))])
+                                   for i in range(200)))
+
+        asyncio.run(main())
+        # That loop is closed: kafka-python's thread drives again, for a blocking caller too.
+        delivery.deliver([Record(topic, "after", b'{"n": 1000}')])
+        assert delivery._driver.loop is None
+        asyncio.run(main())  # and a new loop takes over again
+    finally:
+        delivery.close()
+    reader = TopicReader(kafka_bootstrap, topic)
+    reader.until(lambda values: len([k for k, _ in reader.messages if k != "probe"]) >= 402)
+    reader.close()
+    got = sorted(value["n"] for key, value in reader.messages if key not in ("probe", "warm"))
+    assert got == sorted([*range(200), *range(200), 1000])
+
+
+def test_a_lost_broker_connection_is_remade_and_requests_still_answered(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """The connection drops while the event loop drives: reconnecting goes back to
+    kafka-python's thread (it may block), and the loop takes over again after."""
+    topic = topic_prefix + "delivery-reconnect"
+    delivery = KafkaDelivery(kafka_bootstrap)
+    try:
+        delivery.deliver([Record(topic, "warm", b'{"n": -1}')])
+
+        async def main() -> None:
+            await _until_driven(delivery, topic)
+            manager = delivery._producer._sender._client._manager  # type: ignore[union-attr]
+            for round_ in range(3):
+                dropped = list(manager._conns.values())
+                assert dropped
+                for conn in dropped:
+                    conn.transport._sock.shutdown(socket.SHUT_RDWR)  # as a broker going away
+                started = time.monotonic()
+                base = 1000 * round_
+                results = await asyncio.gather(
+                    *(delivery.deliver_async([Record(topic, f"k{i % 4}", _value(base + i))])
+                      for i in range(50)), return_exceptions=True)
+                # Idempotent retries after the reconnect: every request acknowledged in time.
+                assert [r for r in results if r is not None] == []
+                assert time.monotonic() - started < 3.5
+                await _until_driven(delivery, topic)
+                assert not set(map(id, manager._conns.values())) & set(map(id, dropped))
+
+        asyncio.run(main())
+    finally:
+        delivery.close()
+    reader = TopicReader(kafka_bootstrap, topic)
+    reader.until(lambda values: len({v["n"] for _, v in reader.messages}) >= 151)
+    reader.close()
+    got = {value["n"] for key, value in reader.messages if key not in ("probe", "warm")}
+    assert got == {1000 * r + i for r in range(3) for i in range(50)}
