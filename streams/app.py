@@ -31,6 +31,7 @@ from streams.profile import SCORE, step
 from streams.routing import partition_of
 from streams.schedule import CrossingSchedule
 from streams.sending import Sender
+from streams.tables import OutboxTable
 
 log = logging.getLogger("leadscore.worker")
 
@@ -75,7 +76,7 @@ def faust_settings(settings: Settings, store: str | None = None) -> dict[str, An
         # time writing them and decoding their responses (aiokafka's protocol is pure Python,
         # ~1 ms of CPU per response here). 50 ms batches the scores, changes and changelog
         # into a few requests per second per partition; the latency budget is 1 s.
-        producer_linger=0.05,
+        producer_linger=0.05,  # the identity table's writes; the rest: streams/outbox.py
         # aiokafka makes a send wait while its partition's batch is full and not yet drained
         # (one request in flight per broker), so 16 KiB batches (~13 table values) stalled
         # the agent; 256 KiB ones let it run on (+25% events/s, bench/RESULTS.md).
@@ -102,9 +103,15 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
     scores_out, changes_out = prefix + topics.LEAD_SCORES, prefix + topics.LEAD_STAGE_CHANGES
     partitions = settings.partitions
     identity = app.Table(topics.IDENTITY_TABLE, default=None, partitions=partitions)
-    profiles = app.Table(topics.PROFILES_TABLE, default=None, partitions=partitions)
+    profiles = app.tables.add(
+        OutboxTable(
+            app, name=topics.PROFILES_TABLE, default=None, partitions=partitions,
+            beacon=app.tables.beacon,
+        )
+    )
+    profiles.use_outbox(app.outbox)
 
-    sender = Sender(app)
+    sender = Sender(app.outbox)
 
     async def route(profile: str, command: dict[str, Any]) -> None:
         await sender.send(

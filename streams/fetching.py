@@ -1,4 +1,5 @@
-"""A Faust app whose consumer long-polls for at most FETCH_MAX_WAIT_MS.
+"""The worker's Faust app: a consumer that long-polls for at most FETCH_MAX_WAIT_MS, and
+a producer that writes the app's outbox (streams/outbox.py) before each commit.
 
 Faust's aiokafka driver hard-codes `fetch_max_wait_ms=1500`. aiokafka keeps one fetch in
 flight per broker, and leaves out of a new fetch any partition whose fetched records are
@@ -12,11 +13,14 @@ worker then sends a few more empty fetches a second, which costs little.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Final
 
 import aiokafka
 import faust
 from faust.transport.drivers import aiokafka as driver
+
+from streams.outbox import Outbox, OutboxProducer
 
 # The longest an idle fetch holds the worker's one fetch slot.
 FETCH_MAX_WAIT_MS: Final = 100
@@ -37,13 +41,18 @@ class _Consumer(driver.Consumer):
 
 class _Transport(driver.Transport):
     Consumer = _Consumer
+    Producer = OutboxProducer
 
 
 class App(faust.App):
-    """faust.App with the bounded long-poll above; only for `kafka://` brokers."""
+    """faust.App with the bounded long-poll and the outbox; only for `kafka://` brokers."""
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self.producer._ensure_producer, self.crash)
 
 
 __all__ = ["FETCH_MAX_WAIT_MS", "App"]
