@@ -1,18 +1,20 @@
 """Applied event ids, remembered as short digests bucketed by week of event time.
 
-The in-memory form is the stored form: {week: digests concatenated}, so loading and
-saving a state costs nothing per id, and adding one copies a string, not a set. Digests
-have a fixed width; a hit only counts at a digest boundary.
+In memory: {week: digests concatenated}, each digest the first 6 bytes (48 bits) of an
+8-byte BLAKE2b digest of the id, as 6 latin-1 characters. Stored, each week's digests
+are one base64 string (8 characters per id; see state.py), so loading and saving cost
+one conversion per week, and adding an id copies one string, not a set. A hit only
+counts at a digest boundary.
 """
 
-from binascii import b2a_base64
 from hashlib import blake2b
+from math import floor
 from typing import Final
 
-from scorer.limits import DEDUPE_BUCKET, DEDUPE_IDS, DEDUPE_PRUNE_AT, DIGEST_BYTES, DIGEST_WIDTH
+from scorer.limits import DEDUPE_BUCKET, DEDUPE_IDS, DEDUPE_PRUNE_AT, DIGEST_BYTES, ID_BYTES
 
 Seen = dict[int, str]
-_PRUNE_CHARS = DEDUPE_PRUNE_AT * DIGEST_WIDTH
+_PRUNE_BYTES = DEDUPE_PRUNE_AT * ID_BYTES
 
 
 # Copied, never updated: a copy skips the keyword parsing and parameter block of a new hasher.
@@ -20,47 +22,62 @@ _BLAKE2B: Final = blake2b(digest_size=DIGEST_BYTES)
 
 
 def digest(event_id: str) -> str:
-    """The first 8 base64 characters (48 bits) of an 8-byte BLAKE2b digest."""
+    """The first 6 bytes (48 bits) of an 8-byte BLAKE2b digest, as 6 latin-1 characters.
+
+    (Stored as 8 base64 characters. A str, not bytes: str.find is a native operation
+    when compiled, bytes.find a method call.)
+    """
     hasher = _BLAKE2B.copy()
     hasher.update(event_id.encode())
-    return b2a_base64(hasher.digest())[:DIGEST_WIDTH].decode("ascii")
+    return hasher.digest()[:ID_BYTES].decode("latin-1")
 
 
 def bucket(at: float) -> int:
+    """int(at // DEDUPE_BUCKET), without the fmod of float floor division (see below)."""
+    if -_EXACT < at < _EXACT:
+        week = floor(at / DEDUPE_BUCKET)
+        if week * DEDUPE_BUCKET > at:  # exact products: corrects the division's rounding
+            return week - 1
+        if (week + 1) * DEDUPE_BUCKET <= at:
+            return week + 1
+        return week
     return int(at // DEDUPE_BUCKET)
+
+
+_EXACT: Final = 2.0**52  # whole weeks in seconds times a week count stay exact below this
 
 
 def contains(seen: Seen, key: str) -> bool:
     for joined in seen.values():
         found = joined.find(key)
         while found >= 0:
-            if found % DIGEST_WIDTH == 0:
+            if found % ID_BYTES == 0:
                 return True
             found = joined.find(key, found + 1)
     return False
 
 
 def count(seen: Seen) -> int:
-    return sum(map(len, seen.values())) // DIGEST_WIDTH
+    return sum(map(len, seen.values())) // ID_BYTES
 
 
 def ids(seen: Seen) -> set[str]:
     return {
-        joined[i : i + DIGEST_WIDTH]
+        joined[i : i + ID_BYTES]
         for joined in seen.values()
-        for i in range(0, len(joined), DIGEST_WIDTH)
+        for i in range(0, len(joined), ID_BYTES)
     }
 
 
 def remember(seen: Seen, key: str, at: float, latest: float) -> Seen:
     """A new map with `key` added; `latest` is the lead's latest event time."""
-    week = int(at // DEDUPE_BUCKET)
+    week = bucket(at)
     updated = dict(seen)
     updated[week] = seen.get(week, "") + key
     held = 0
     for joined in updated.values():  # a plain loop: native when compiled, unlike sum(map(...))
         held += len(joined)
-    if held >= _PRUNE_CHARS:
+    if held >= _PRUNE_BYTES:
         updated = _prune(updated, bucket(latest))
     return updated
 
@@ -76,13 +93,13 @@ def _prune(seen: Seen, current: int) -> Seen:
     total = 0
     for week in sorted(seen, reverse=True):
         joined = seen[week]
-        if week < current - 1 and total + len(joined) // DIGEST_WIDTH > DEDUPE_IDS:
-            room = max(DEDUPE_IDS - total, 0) * DIGEST_WIDTH
+        if week < current - 1 and total + len(joined) // ID_BYTES > DEDUPE_IDS:
+            room = max(DEDUPE_IDS - total, 0) * ID_BYTES
             if room:
                 kept[week] = joined[len(joined) - room :]
             break
         kept[week] = joined
-        total += len(joined) // DIGEST_WIDTH
+        total += len(joined) // ID_BYTES
     return dict(sorted(kept.items()))
 
 
@@ -91,9 +108,9 @@ def union(a: Seen, b: Seen, latest: float) -> Seen:
     for week, joined in b.items():
         mine = merged.get(week, "")
         extra = [
-            joined[i : i + DIGEST_WIDTH]
-            for i in range(0, len(joined), DIGEST_WIDTH)
-            if not contains({0: mine}, joined[i : i + DIGEST_WIDTH])
+            joined[i : i + ID_BYTES]
+            for i in range(0, len(joined), ID_BYTES)
+            if not contains({0: mine}, joined[i : i + ID_BYTES])
         ]
         merged[week] = mine + "".join(extra)
     return _prune(merged, bucket(latest)) if count(merged) >= DEDUPE_PRUNE_AT else merged

@@ -44,7 +44,7 @@ its old windows are read with the new length until they age out; rescore to be e
 
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from math import copysign, exp2, isfinite
+from math import copysign, exp2, floor, isfinite
 from typing import Any, Final
 
 from scorer import caps, once
@@ -54,18 +54,61 @@ from scorer.events import ScoringEvent
 from scorer.fit import evaluate
 from scorer.ledger import book, demote, restamp, result, score_at, set_traits
 from scorer.limits import CAP_LATENESS, MAX_CAP_WINDOWS, RECENT_CREDITS
-from scorer.matching import Predicate, path_of
+from scorer.matching import Check1, Predicate, check, native_checks, path_of
 from scorer.outputs import StageChange, Update
 from scorer.rules import Rule, Rules, Trigger
 from scorer.stages import RANK, higher_of, stage_for
 from scorer.state import NO_CLOSED, CapRow, LeadState, flat_of, windows_of
 
-# Per rules object and event type, the rules and triggers that apply, unpacked once.
-# kind: 0 plain, 1 capped, 2 once_per; `matches` is None for rules without `where`;
-# `limit` is how many events of a cap window can get credit.
-_Step = tuple[Rule, str, float, Predicate | None, Predicate | None, int, int]
-_TriggerStep = tuple[Trigger, Predicate | None, bool]
-_Plan = tuple[tuple[_Step, ...], tuple[_TriggerStep, ...], bool]
+# Per rules object and event type, the rules and triggers that apply, unpacked once into
+# native objects (attribute reads, no tuple unpacking or boxing per event).
+_PLAIN: Final = 0
+_CAPPED: Final = 1
+_ONCE: Final = 2
+
+
+class _Where:
+    """A rule's or trigger's `where` and `where_traits`: native checks where they can be."""
+
+    def __init__(self, where: Mapping[str, Any], matches: Predicate | None) -> None:
+        native = native_checks(where) if where else ()
+        # checks: all must hold (empty: no condition); general: the compiled predicate
+        # when some condition has no native check (then checks is empty and unused).
+        self.checks: Final[tuple[Check1, ...]] = () if native is None else native
+        self.general: Final[Predicate | None] = matches if where and native is None else None
+        self.always: Final = not where  # no condition: nothing to evaluate
+
+
+class _Step:
+    def __init__(self, rule: Rule) -> None:
+        cap = rule.cap
+        self.rule: Final = rule
+        self.id: Final = rule.id
+        self.points: Final = rule.points
+        self.kind: Final = _CAPPED if cap is not None else _ONCE if rule.once_per else _PLAIN
+        # how many events of a cap window can get credit
+        self.limit: Final = caps.slots(rule.points, cap) if cap is not None else 0
+        self.per: Final = cap.per if cap is not None else 1.0
+        self.cap_points: Final = cap.points if cap is not None else 0.0
+        self.where: Final = _Where(rule.where, rule.matches)
+        self.traits: Final = _Where(rule.where_traits, rule.matches_traits)
+
+
+class _TriggerStep:
+    def __init__(self, trigger: Trigger) -> None:
+        self.trigger: Final = trigger
+        self.counting: Final = trigger.count > 1 and trigger.within is not None
+        self.where: Final = _Where(trigger.where, trigger.matches)
+        self.traits: Final = _Where(trigger.where_traits, trigger.matches_traits)
+
+
+class _Plan:
+    def __init__(self, steps: list[_Step], triggers: list[_TriggerStep], needs_path: bool) -> None:
+        self.steps: Final = steps
+        self.triggers: Final = triggers
+        self.needs_path: Final = needs_path  # the event type's conditions read `path`
+
+
 _Plans = dict[str, _Plan]
 # A pure cache: the plans of the last rules object used, as one (rules, plans) pair that
 # is replaced whole (threads see either pair), compared by identity and referenced, so
@@ -85,28 +128,47 @@ def _plans_for(rules: Rules) -> _Plans:
 def _compile(rules: Rules, event_type: str, plans: _Plans) -> _Plan:
     rules_for = rules.rules_by_type.get(event_type) or rules.rules_by_type.get("*", ())
     triggers_for = rules.triggers_by_type.get(event_type) or rules.triggers_by_type.get("*", ())
-    steps = tuple(
-        (
-            rule,
-            rule.id,
-            rule.points,
-            rule.matches if rule.where else None,
-            rule.matches_traits,
-            1 if rule.cap is not None else 2 if rule.once_per else 0,
-            caps.slots(rule.points, rule.cap) if rule.cap is not None else 0,
-        )
-        for rule in rules_for
+    plan = plans[event_type] = _Plan(
+        [_Step(rule) for rule in rules_for],
+        [_TriggerStep(trigger) for trigger in triggers_for],
+        event_type in rules.path_types,
     )
-    trigger_steps = tuple(
-        (
-            trigger,
-            trigger.matches if trigger.where else None,
-            trigger.count > 1 and trigger.within is not None,
-        )
-        for trigger in triggers_for
-    )
-    plan = plans[event_type] = (steps, trigger_steps, event_type in rules.path_types)
     return plan
+
+
+def _holds(where: _Where, props: dict[str, Any], path: Any) -> bool:
+    """Whether `where` holds; `path` is the path derived from `url` (None: read props)."""
+    general = where.general
+    if general is not None:
+        return general(_full(props, path))
+    for c in where.checks:
+        if not check(c, path if path is not None and c.name == "path" else props.get(c.name)):
+            return False
+    return True
+
+
+def _full(props: dict[str, Any], path: Any) -> Mapping[str, Any]:
+    """The properties as compile_where's predicates and once_per keys see them."""
+    return props if path is None else {**props, "path": path}
+
+
+def _floor_div(t: float, per: float) -> float:
+    """t // per (a whole number, as a float), without the fmod of float floor division.
+
+    Exact for whole-second `per` and times below 2**52: the estimate is corrected by
+    exact multiplications; anything else takes the floor division itself.
+    """
+    if per == float(int(per)) and per > 0.0 and -_EXACT < t < _EXACT:
+        q = float(floor(t / per))
+        if q * per > t:
+            q -= 1.0
+        elif (q + 1.0) * per <= t:
+            q += 1.0
+        return q
+    return t // per
+
+
+_EXACT: Final = 2.0**52
 
 
 _NO_CAPS: Final[CapRow] = (NO_CLOSED,)  # a rule with no windows held yet
@@ -114,8 +176,7 @@ _NO_CAPS: Final[CapRow] = (NO_CLOSED,)  # a rule with no windows held yet
 
 def _capped(
     current: CapRow | None,
-    rule: Rule,
-    limit: int,
+    step: _Step,
     t: float,
     latest: float,
     eid: str,
@@ -127,10 +188,8 @@ def _capped(
     a window after all held ones) are handled here on the flat tuple (state.CapRow);
     anything else by caps.credit on the nested form.
     """
-    cap = rule.cap
-    assert cap is not None
-    per, points = cap.per, rule.points
-    window = t // per  # a whole number, as a float like the flat tuple's windows
+    per, points, limit = step.per, step.points, step.limit
+    window = _floor_div(t, per)  # a whole number, as a float like the flat tuple's windows
     row = current if current is not None else _NO_CAPS
     closed = row[0]
     if window > closed:
@@ -154,11 +213,14 @@ def _capped(
             if n and t >= row[end - 1]:
                 if n >= limit:
                     return None
-                granted = copysign(min(abs(points), cap.points - n * abs(points)), points)
-                out.append(Contribution(rule.id, granted, eid, t, False))
-                return row[: found + 1] + (float(n + 1),) + row[found + 2 : end] + (t,) + row[end:]
+                granted = copysign(min(abs(points), step.cap_points - n * abs(points)), points)
+                out.append(Contribution(step.id, granted, eid, t, False))
+                grown = list(row)
+                grown[found + 1] = float(n + 1)
+                grown.insert(end, t)
+                return tuple(grown)
         elif limit:
-            oldest = (latest - CAP_LATENESS) // per
+            oldest = _floor_div(latest - CAP_LATENESS, per)
             if newest == window and window >= oldest:  # no held window is later than this one
                 if earliest >= oldest:
                     kept = row + (window, 1.0, t)
@@ -177,14 +239,16 @@ def _capped(
                     kept = (closed, *parts, window, 1.0, t)
                     held += 1
                 if held <= MAX_CAP_WINDOWS:
-                    granted = copysign(min(abs(points), cap.points), points)
-                    out.append(Contribution(rule.id, granted, eid, t, False))
+                    granted = copysign(min(abs(points), step.cap_points), points)
+                    out.append(Contribution(step.id, granted, eid, t, False))
                     return kept
+    cap = step.rule.cap
+    assert cap is not None
     updated, deltas = caps.credit(
         None if current is None else windows_of(current), points, cap, t, latest
     )
     for when, delta in deltas:
-        out.append(Contribution(rule.id, delta, eid, when, when != t))
+        out.append(Contribution(step.id, delta, eid, when, when != t))
     return flat_of(updated) if deltas and updated is not None else None
 
 
@@ -213,11 +277,13 @@ def _counted(s: LeadState, trigger: Trigger, t: float) -> bool:
     assert within is not None
     window_start = t - within
     if not before or t >= before[-1]:  # in order: only the latest `count` times can count
-        times = (*before, t)
+        times = before + (t,)
         reached = len(times) >= count and times[-count] > window_start
         recent = times[-count:]
         if recent[0] > window_start:  # t is the latest: nothing in `recent` has aged out
-            s.counters = {**s.counters, trigger.id: recent}
+            counters = dict(s.counters)
+            counters[trigger.id] = recent
+            s.counters = counters
             return reached
     else:
         times = tuple(sorted((*before, t)))
@@ -226,16 +292,6 @@ def _counted(s: LeadState, trigger: Trigger, t: float) -> bool:
     cutoff = times[-1] - within  # older times can never count again
     s.counters = {**s.counters, trigger.id: recent[bisect_right(recent, cutoff) :]}
     return reached
-
-
-def _properties(event: ScoringEvent) -> Mapping[str, Any]:
-    """Event properties plus `path`, derived from `url` (for types whose conditions read it)."""
-    props = event.properties
-    if "path" not in props:
-        url = props.get("url")
-        if isinstance(url, str):
-            return {**props, "path": path_of(url)}
-    return props
 
 
 def _tipping_rule(added: list[Contribution], up: bool) -> str | None:
@@ -262,7 +318,8 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     cached = _CACHED[0]
     plans = cached[1] if cached[0] is rules else _plans_for(rules)
     plan = plans.get(event.type)
-    steps, trigger_steps, needs_path = plan or _compile(rules, event.type, plans)
+    if plan is None:
+        plan = _compile(rules, event.type, plans)
     s = state.copy()
     if s.version != rules.version:
         restamp(s, rules)
@@ -278,37 +335,46 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
         s.score_ref, s.t_ref = decayed, t
     if event.traits:
         set_traits(s, event.traits, rules)
-    props = _properties(event) if needs_path else event.properties
+    raw = event.properties
+    props: dict[str, Any] = raw if isinstance(raw, dict) else dict(raw)
+    # `path`, derived from `url` for the types whose conditions read it (see _full).
+    path: Any = None
+    if plan.needs_path and "path" not in props:
+        url = props.get("url")
+        if isinstance(url, str):
+            path = path_of(url)
     traits, eid, latest = s.traits, event.event_id, s.t_ref
     added: list[Contribution] = []
     held = s.caps
     changed: dict[str, CapRow] | None = None
-    for rule, rule_id, points, matches, matches_traits, kind, limit in steps:
-        if matches is not None and not matches(props):
+    for step in plan.steps:
+        if not step.where.always and not _holds(step.where, props, path):
             continue
-        if matches_traits is not None and not matches_traits(traits):
+        if not step.traits.always and not _holds(step.traits, traits, None):
             continue
-        if kind == 0:
-            added.append(Contribution(rule_id, points, eid, t, False))
-        elif kind == 1:
-            windows = _capped(held.get(rule_id), rule, limit, t, latest, eid, added)
+        kind = step.kind
+        if kind == _PLAIN:
+            added.append(Contribution(step.id, step.points, eid, t, False))
+        elif kind == _CAPPED:
+            windows = _capped(held.get(step.id), step, t, latest, eid, added)
             if windows is not None:
                 if changed is None:
                     changed = dict(held)
-                changed[rule_id] = windows
+                changed[step.id] = windows
         else:
-            _once(s, rule, props, t, h, eid, added)
+            _once(s, step.rule, _full(props, path), t, h, eid, added)
     if changed is not None:
         s.caps = changed
     if added:
         book(s, added, rules)
     fired: Trigger | None = None
-    for trigger, matches, counting in trigger_steps:
-        if matches is not None and not matches(props):
+    for tstep in plan.triggers:
+        if not tstep.where.always and not _holds(tstep.where, props, path):
             continue
-        if counting and not _counted(s, trigger, t):
+        trigger = tstep.trigger
+        if tstep.counting and not _counted(s, trigger, t):
             continue
-        if trigger.matches_traits is not None and not trigger.matches_traits(s.traits):
+        if not tstep.traits.always and not _holds(tstep.traits, s.traits, None):
             continue
         if fired is None or RANK[trigger.raise_to] > RANK[fired.raise_to]:
             fired = trigger

@@ -18,6 +18,9 @@ DEDUPE_BUCKET: Final = 7 * 86_400.0
 # for a duplicate by mistake with odds under 10,000 / 2^48 ~ 4e-11.
 DIGEST_BYTES: Final = 8
 DIGEST_WIDTH: Final = 8
+# In memory the 6 bytes themselves are kept, as latin-1 characters (8 base64 characters are
+# exactly 6 bytes, so a week's ids encode and decode as one string: stored form unchanged).
+ID_BYTES: Final = 6
 
 # Credits listed one by one in explanations; older ones are summed per rule. Six keeps a
 # typical 50-event lead under 2 KB of JSON while showing what moved the score lately.

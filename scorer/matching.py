@@ -153,8 +153,98 @@ def path_of(url: str) -> str:
         if slash < 0:
             return "/"
         url = url[slash:]
-    for mark in ("?", "#"):
-        cut = url.find(mark)
-        if cut >= 0:
-            url = url[:cut]
+    cut = url.find("?")
+    if cut >= 0:
+        url = url[:cut]
+    cut = url.find("#")
+    if cut >= 0:
+        url = url[:cut]
     return url or "/"
+
+
+# Native checks for the common single conditions, evaluated by the engine without calling a
+# predicate object (a generic Python call per rule). Each mirrors a predicate above exactly;
+# a `where` with any other condition keeps its compiled predicate (native_checks: None).
+EQ_STR: Final = 0  # "text": v is a str equal to it
+PREFIX: Final = 1  # "text*": v is a str starting with it
+GTE: Final = 2  # { gte = n }, likewise GT, LTE, LT: v is an int or float (not bool)
+GT: Final = 3
+LTE: Final = 4
+LT: Final = 5
+EXISTS: Final = 6  # { exists = b }: (v is not None) == b
+
+
+class Check1:
+    """One native check of one property (see native_checks)."""
+
+    def __init__(self, name: str, op: int, text: str, arg: object, wanted: bool) -> None:
+        self.name: Final = name
+        self.op: Final = op
+        self.text: Final = text
+        self.arg: Final = arg
+        self.wanted: Final = wanted
+
+
+def _checks_of(name: str, condition: Any) -> list[Check1] | None:
+    if condition.__class__ is str:
+        head, star, tail = condition.partition("*")
+        if not star:
+            return [Check1(name, EQ_STR, condition, None, False)]
+        if not tail:
+            return [Check1(name, PREFIX, head, None, False)]
+        return None
+    if not isinstance(condition, Mapping) or not condition:
+        return None
+    out: list[Check1] = []
+    for op, arg in condition.items():
+        if op == "exists" and isinstance(arg, bool):
+            out.append(Check1(name, EXISTS, "", None, arg))
+        elif op in ("gte", "gt", "lte", "lt") and _is_number(arg):
+            code = {"gte": GTE, "gt": GT, "lte": LTE, "lt": LT}[op]
+            out.append(Check1(name, code, "", arg, False))
+        else:
+            return None
+    return out
+
+
+def native_checks(where: Mapping[str, Any]) -> tuple[Check1, ...] | None:
+    """`where` as native checks that all must hold, or None if it needs its predicate.
+
+    A missing property reads as None, which fails every check but `exists = false`, as
+    in compile_where (where a missing property is never a str or a number either).
+    """
+    out: list[Check1] = []
+    for name, condition in where.items():
+        checks = _checks_of(name, condition)
+        if checks is None:
+            return None
+        out.extend(checks)
+    return tuple(out)
+
+
+def check(c: Check1, v: Any) -> bool:
+    """One native check against the property's value (None if missing)."""
+    op = c.op
+    if op == EQ_STR:
+        return type(v) is str and v == c.text
+    if op == PREFIX:
+        return type(v) is str and v.startswith(c.text)
+    if op == EXISTS:
+        return (v is not None) == c.wanted
+    if type(v) is not int and type(v) is not float:
+        return False
+    arg: Any = c.arg
+    if op == GTE:
+        return bool(v >= arg)
+    if op == GT:
+        return bool(v > arg)
+    if op == LTE:
+        return bool(v <= arg)
+    return bool(v < arg)
+
+
+def holds(checks: tuple[Check1, ...], props: dict[str, Any]) -> bool:
+    for c in checks:
+        if not check(c, props.get(c.name)):
+            return False
+    return True

@@ -13,6 +13,7 @@ worker; dicts holding only atomic values (numbers, strings) are never tracked by
 cyclic garbage collector, while a (value, at) tuple per rule would make it traverse them.
 """
 
+from binascii import a2b_base64, b2a_base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import exp2
@@ -165,7 +166,10 @@ def state_to_dict(s: LeadState) -> dict[str, Any]:
         at = s.sum_times
         out["r"] = {rule: round(v * exp2((at[rule] - t_ref) / h), 9) for rule, v in s.sums.items()}
     if s.seen:
-        out["i"] = [x for pair in s.seen.items() for x in pair]
+        ids: list[Any] = []
+        for week, joined in s.seen.items():
+            ids += (week, b2a_base64(joined.encode("latin-1"), newline=False).decode("ascii"))
+        out["i"] = ids
     if s.caps:
         windows: dict[str, list[Any]] = {}
         for rule, flat in s.caps.items():
@@ -242,10 +246,17 @@ def _legacy_windows(t_ref: float, rows: Mapping[str, Any]) -> dict[str, CapRow]:
     }
 
 
+def _ids(text: object) -> str:
+    """A week's digests from their stored base64 (8 characters, 6 bytes each)."""
+    if not isinstance(text, str) or len(text) % DIGEST_WIDTH:
+        raise ValueError(f"not a string of {DIGEST_WIDTH}-character digests: {text!r}")
+    return a2b_base64(text, strict_mode=True).decode("latin-1")
+
+
 def _legacy_ids(weeks: Mapping[str, str]) -> dict[int, str]:
     """Applied ids as written before 8-character digests: 11 characters each, truncated."""
     return {
-        int(week): "".join(joined[i : i + DIGEST_WIDTH] for i in range(0, len(joined), 11))
+        int(week): _ids("".join(joined[i : i + DIGEST_WIDTH] for i in range(0, len(joined), 11)))
         for week, joined in weeks.items()
     }
 
@@ -256,7 +267,7 @@ def state_from_dict(d: Mapping[str, Any]) -> LeadState:
         t_ref = float(d["t"])
         ids = d.get("i")
         seen = (
-            {int(ids[i]): str(ids[i + 1]) for i in range(0, len(ids), 2)}
+            {int(ids[i]): _ids(ids[i + 1]) for i in range(0, len(ids), 2)}
             if ids is not None
             else _legacy_ids(d.get("d", {}))
         )

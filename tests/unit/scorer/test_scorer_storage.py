@@ -90,3 +90,16 @@ def test_single_conditions_keep_strict_types() -> None:
     assert not compile_where({"email": "*@acme.test"})({"email": 5})
     assert not compile_where({"plan": "pro"})({"plan": ["pro"]})
     assert not compile_where({"path": "/p*"})({"path": None})
+
+
+def test_applied_ids_round_trip_and_partial_digests_are_refused() -> None:
+    state = apply_event(new_state(), view("a", T0), RULES).state
+    stored = json.loads(json.dumps(state_to_dict(state)))
+    week, joined = stored["i"]
+    assert len(joined) == 8 and state_from_dict(stored).seen == state.seen
+    for bad in (joined[:5], joined + "!", 17):
+        try:
+            state_from_dict({**stored, "i": [week, bad]})
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} was accepted")
