@@ -43,7 +43,7 @@ def _diff(before: dict[float, float], after: dict[float, float]) -> list[Delta]:
 
 def _prune(closed: int | None, windows: dict[int, tuple[float, ...]], oldest: int) -> CapWindows:
     """Drop windows older than `oldest` and beyond MAX_CAP_WINDOWS; remember the cut."""
-    if len(windows) <= MAX_CAP_WINDOWS and min(windows) >= oldest:
+    if len(windows) <= MAX_CAP_WINDOWS and (not windows or min(windows) >= oldest):
         return closed, windows
     keep = sorted(w for w in windows if w >= oldest)[-MAX_CAP_WINDOWS:]
     kept = set(keep)

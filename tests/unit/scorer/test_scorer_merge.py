@@ -105,3 +105,18 @@ def test_merge_does_not_touch_its_inputs() -> None:
     merge(lead, anon, RULES)
     assert before == (lead.score_ref, lead.sums, lead.caps, anon.score_ref)
     assert merge(new_state(), new_state(), RULES).score == 0.0
+
+
+def test_merging_leads_whose_cap_windows_were_all_dropped() -> None:
+    """A days-late capped event can leave a rule with no window held, only the last closed
+    one; merging two such leads used to fail (min() of no windows) instead of merging."""
+
+    def late_pricing(prefix: str) -> LeadState:
+        state = apply_event(new_state(), view(f"{prefix}1", T0 + 10 * DAY), RULES).state
+        return apply_event(state, view(f"{prefix}2", T0 + 5 * DAY, "/pricing"), RULES).state
+
+    a, b = late_pricing("a"), late_pricing("b")
+    assert windows_of(a.caps["pricing"])[1] == {} and windows_of(b.caps["pricing"])[1] == {}
+    merged = merge(a, b, RULES)
+    assert merged.score == pytest.approx(a.score_ref + b.score_ref, rel=1e-12)
+    assert windows_of(merged.state.caps["pricing"])[1] == {}
