@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from schemas.timestamps import format_epoch
 from scorer import Rules, ScoringEvent, StageChange, Update, change_id
+
+log = logging.getLogger("leadscore.worker")
+
+
+def decoded(raw: bytes | None, what: str) -> dict[str, Any] | None:
+    """A message value as a JSON object; anything else is logged and skipped (None)."""
+    try:
+        value = orjson.loads(raw) if raw is not None else None
+    except orjson.JSONDecodeError as exc:
+        log.error("undecodable %s skipped: %s", what, exc)
+        return None
+    if not isinstance(value, dict):
+        log.error("%s skipped: not a JSON object but %s", what, type(value).__name__)
+        return None
+    return value
 
 
 def epoch(iso: str) -> float:

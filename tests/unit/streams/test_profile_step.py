@@ -8,7 +8,7 @@ import pytest
 
 from scorer import parse_rules, state_from_dict
 from streams import commands
-from streams.conversion import outcome_traits
+from streams.conversion import decoded, outcome_traits
 from streams.profile import CHANGE, RECENT_CHANGES, SCORE, Step, step
 
 RULES = parse_rules("""
@@ -144,3 +144,12 @@ def test_recent_changes_stay_bounded() -> None:
 def test_undecodable_and_unknown_commands_are_skipped() -> None:
     assert step("L", None, {"kind": commands.EVENT, "event": {"type": "x"}}, RULES, T0) == Step()
     assert step("L", None, {"kind": "teleport"}, RULES, T0) == Step()
+
+
+def test_a_value_that_is_not_a_json_object_is_skipped_with_a_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert decoded(b'{"kind": "event"}', "command") == {"kind": "event"}
+    for raw in (b"not json", b"[1, 2]", None):
+        assert decoded(raw, "event") is None
+    assert len([r for r in caplog.records if r.levelname == "ERROR"]) == 3
