@@ -72,11 +72,10 @@ def faust_settings(settings: Settings, store: str | None = None) -> dict[str, An
         key_serializer="raw",
         value_serializer="json",
         producer_acks=-1,
-        # Without linger every send is its own produce request: the worker spent most of its
-        # time writing them and decoding their responses (aiokafka's protocol is pure Python,
-        # ~1 ms of CPU per response here). 50 ms batches the scores, changes and changelog
-        # into a few requests per second per partition; the latency budget is 1 s.
-        producer_linger=0.05,  # the identity table's writes; the rest: streams/outbox.py
+        # Without linger every send is its own produce request (aiokafka's protocol is pure
+        # Python, ~1 ms of CPU per response here). This linger now only batches the identity
+        # table's writes: the worker's other writes linger in streams/outbox.py (also 50 ms).
+        producer_linger=0.05,
         # aiokafka makes a send wait while its partition's batch is full and not yet drained
         # (one request in flight per broker), so 16 KiB batches (~13 table values) stalled
         # the agent; 256 KiB ones let it run on (+25% events/s, bench/RESULTS.md).

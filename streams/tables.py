@@ -24,22 +24,21 @@ class OutboxTable(faust.Table):  # type: ignore[misc]
     """For JSON keys and values; no TTL, windows or per-key sensors."""
 
     outbox: Outbox
+    changelog: str
 
     def use_outbox(self, outbox: Outbox) -> None:
-        self.outbox = outbox
-        outbox.on_stored(self.changelog_topic.get_topic_name(), self._stored)
+        self.outbox, self.changelog = outbox, self.changelog_topic.get_topic_name()
+        outbox.on_stored(self.changelog, self._stored)
 
     def on_key_set(self, key: Any, value: Any) -> None:
-        partition = self.partition_for_key(key)
-        tp = TopicPartition(self.changelog_topic.get_topic_name(), partition)
+        tp = TopicPartition(self.changelog, self.partition_for_key(key))
         self.outbox.add(tp, orjson.dumps(key), orjson.dumps(value))
 
     def on_key_del(self, key: Any) -> None:
         raise NotImplementedError("profiles are never deleted, only replaced")
 
     def _stored(self, partition: int, offset: int) -> None:
-        tp = TopicPartition(self.changelog_topic.get_topic_name(), partition)
-        self.data.set_persisted_offset(tp, offset)
+        self.data.set_persisted_offset(TopicPartition(self.changelog, partition), offset)
 
 
 __all__ = ["OutboxTable"]
