@@ -5,6 +5,13 @@ In memory: {week: digests concatenated}, each digest the first 6 bytes (48 bits)
 are one base64 string (8 characters per id; see state.py), so loading and saving cost
 one conversion per week, and adding an id copies one string, not a set. A hit only
 counts at a digest boundary.
+
+A state holds its ids in two parts (state.py): `seen`, the map above as loaded or last
+pruned, and the ids applied since, in an `IdLog` shared by the lead's successive states.
+The log is append-only: a state sees its first `n` entries, and a step appends to it in
+place only when that state is the log's newest (len == n), so no earlier state's view
+changes; a step from an older state copies its view first. Adding an id then costs an
+append and a dict entry instead of a copy of the week map and of a week's string.
 """
 
 from hashlib import blake2b
@@ -80,6 +87,68 @@ def remember(seen: Seen, key: str, at: float, latest: float) -> Seen:
     if held >= _PRUNE_BYTES:
         updated = _prune(updated, bucket(latest))
     return updated
+
+
+class IdLog:
+    """Ids applied since a state's `seen` map, in order, with their weeks (append-only)."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.weeks: list[int] = []
+        self.at: dict[str, int] = {}  # key -> its position (keys in a view are distinct)
+
+
+def logged(log: IdLog | None, n: int, key: str) -> bool:
+    """Whether `key` is among the first `n` entries of `log`."""
+    if log is None:
+        return False
+    i = log.at.get(key, n)
+    return i < n
+
+
+def append(log: IdLog | None, n: int, key: str, week: int) -> IdLog:
+    """The log holding the first `n` entries of `log` and then `key` (a new key)."""
+    if log is None:
+        log = IdLog()
+    elif len(log.keys) != n:  # not the newest state of this log: branch off its view
+        log = _branch(log, n)
+    log.at[key] = n
+    log.keys.append(key)
+    log.weeks.append(week)
+    return log
+
+
+def _branch(log: IdLog, n: int) -> IdLog:
+    out = IdLog()
+    out.keys = log.keys[:n]
+    out.weeks = log.weeks[:n]
+    out.at = {key: i for i, key in enumerate(out.keys)}
+    return out
+
+
+def view(seen: Seen, log: IdLog | None, n: int) -> Seen:
+    """The {week: digests} map of `seen` followed by the first `n` entries of `log`."""
+    if log is None or n == 0:
+        return seen
+    out = dict(seen)
+    keys, weeks = log.keys, log.weeks
+    for i in range(n):
+        week = weeks[i]
+        out[week] = out.get(week, "") + keys[i]
+    return out
+
+
+def held(seen: Seen, n: int) -> int:
+    """How many ids `seen` and a log view of `n` entries hold together."""
+    total = 0
+    for joined in seen.values():  # a plain loop: native when compiled
+        total += len(joined)
+    return total // ID_BYTES + n
+
+
+def prune(seen: Seen, latest: float) -> Seen:
+    """`seen` as remember leaves it once DEDUPE_PRUNE_AT ids are held (see _prune)."""
+    return _prune(seen, bucket(latest))
 
 
 def _prune(seen: Seen, current: int) -> Seen:

@@ -49,11 +49,11 @@ from typing import Any, Final
 
 from scorer import caps, once
 from scorer.credits import Contribution
-from scorer.dedupe import contains, digest, remember
+from scorer.dedupe import append, bucket, contains, digest, held, logged, prune
 from scorer.events import ScoringEvent
 from scorer.fit import evaluate
 from scorer.ledger import book, demote, restamp, result, score_at, set_traits
-from scorer.limits import CAP_LATENESS, MAX_CAP_WINDOWS, RECENT_CREDITS
+from scorer.limits import CAP_LATENESS, DEDUPE_PRUNE_AT, MAX_CAP_WINDOWS, RECENT_CREDITS
 from scorer.matching import Check1, Predicate, check, native_checks, path_of
 from scorer.outputs import StageChange, Update
 from scorer.rules import Rule, Rules, Trigger
@@ -303,6 +303,15 @@ def _tipping_rule(added: list[Contribution], up: bool) -> str | None:
     return None if best is None else best.rule_id
 
 
+def _remember(s: LeadState, key: str, at: float) -> None:
+    """Add a new id to s's applied ids (dedupe.remember's result, kept as base + log)."""
+    n = s.logged
+    s.id_log = append(s.id_log, n, key, bucket(at))
+    s.logged = n + 1
+    if held(s.seen_base, n + 1) >= DEDUPE_PRUNE_AT:
+        s.seen = prune(s.seen, s.t_ref)
+
+
 def _duplicate(state: LeadState) -> Update:
     return Update(state, state.score_ref, state.stage, state.t_ref, state.fit_grade, (), None, True)
 
@@ -310,7 +319,9 @@ def _duplicate(state: LeadState) -> Update:
 def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     """The lead's state after `event`. A repeated event_id changes nothing (duplicate=True)."""
     key = digest(event.event_id)
-    if contains(state.seen, key):
+    if logged(state.id_log, state.logged, key) or (
+        state.seen_base and contains(state.seen_base, key)
+    ):
         return _duplicate(state)
     t = event.at
     if not isfinite(t):
@@ -384,7 +395,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
             boosts = [Contribution(fired.id, boost, eid, t, False)]
             book(s, boosts, rules)
             added += boosts
-    s.seen = remember(s.seen, key, t, s.t_ref)
+    _remember(s, key, t)
     contributions = tuple(added)
     if contributions:
         recent = s.recent + contributions

@@ -20,6 +20,7 @@ from math import exp2
 from typing import Any, Final
 
 from scorer.credits import Contribution, credit
+from scorer.dedupe import IdLog, view
 from scorer.limits import DIGEST_WIDTH
 
 # Per capped rule: (last closed window index or None, {window index: credited times, sorted}).
@@ -43,13 +44,17 @@ class LeadState:
     fit_points: float = 0.0
     fit_grade: str = "D"
     sums: dict[str, float] = field(default_factory=dict)  # rule -> its sum at sum_times[rule]
-    seen: dict[int, str] = field(default_factory=dict)  # week -> event id digests (dedupe.py)
+    # Applied ids (dedupe.py): {week: digests} as loaded or last pruned, then the first
+    # `logged` entries of a log shared with the lead's other states; `seen` is the whole.
+    seen_base: dict[int, str] = field(default_factory=dict)
     caps: dict[str, CapRow] = field(default_factory=dict)  # rule -> flat windows (above)
     once: dict[str, dict[str, float]] = field(default_factory=dict)  # rule -> key hash -> at
     counters: dict[str, tuple[float, ...]] = field(default_factory=dict)  # trigger -> times
     recent: tuple[Contribution, ...] = ()  # the latest credits, oldest first
     half_life: float = 1.0  # of the rules it was computed under; lets sums be stored at t_ref
     sum_times: dict[str, float] = field(default_factory=dict)  # rule -> when its sum is held
+    id_log: IdLog | None = None
+    logged: int = 0
 
     # Hand-written rather than generated: mypyc compiles only hand-written methods, and the
     # engine builds one LeadState per event. Same signature and defaults as generated.
@@ -70,6 +75,8 @@ class LeadState:
         recent: tuple[Contribution, ...] = (),
         half_life: float = 1.0,
         sum_times: dict[str, float] | None = None,
+        id_log: IdLog | None = None,
+        logged: int = 0,
     ) -> None:
         self.version = version
         self.traits = {} if traits is None else traits
@@ -79,13 +86,24 @@ class LeadState:
         self.fit_points = fit_points
         self.fit_grade = fit_grade
         self.sums = {} if sums is None else sums
-        self.seen = {} if seen is None else seen
+        self.seen_base = {} if seen is None else seen
         self.caps = {} if caps is None else caps
         self.once = {} if once is None else once
         self.counters = {} if counters is None else counters
         self.recent = recent
         self.half_life = half_life
         self.sum_times = {} if sum_times is None else sum_times
+        self.id_log = id_log
+        self.logged = logged
+
+    @property
+    def seen(self) -> dict[int, str]:
+        """Every applied id as {week: digests} (dedupe.py); a fresh dict when ids were logged."""
+        return view(self.seen_base, self.id_log, self.logged)
+
+    @seen.setter
+    def seen(self, seen: dict[int, str]) -> None:
+        self.seen_base, self.id_log, self.logged = seen, None, 0
 
     def copy(self) -> "LeadState":
         """A shallow copy; the engine replaces (never mutates) the containers it changes."""
@@ -98,13 +116,15 @@ class LeadState:
             self.fit_points,
             self.fit_grade,
             self.sums,
-            self.seen,
+            self.seen_base,
             self.caps,
             self.once,
             self.counters,
             self.recent,
             self.half_life,
             self.sum_times,
+            self.id_log,
+            self.logged,
         )
 
 
@@ -165,9 +185,10 @@ def state_to_dict(s: LeadState) -> dict[str, Any]:
         # only explain the score, which is kept exact.
         at = s.sum_times
         out["r"] = {rule: round(v * exp2((at[rule] - t_ref) / h), 9) for rule, v in s.sums.items()}
-    if s.seen:
+    seen = s.seen
+    if seen:
         ids: list[Any] = []
-        for week, joined in s.seen.items():
+        for week, joined in seen.items():
             ids += (week, b2a_base64(joined.encode("latin-1"), newline=False).decode("ascii"))
         out["i"] = ids
     if s.caps:

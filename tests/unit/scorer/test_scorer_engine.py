@@ -124,3 +124,27 @@ def test_a_late_event_change_is_stamped_at_the_latest_time() -> None:
     update = apply_event(state, event("g", "form_submit", T0 + DAY - 60), rules)
     assert update.change is not None and update.change.to_stage == "hot"
     assert update.change.at == T0 + DAY and update.at == T0 + DAY
+
+
+def test_states_branching_from_one_state_keep_their_own_applied_ids() -> None:
+    """Applied ids live in a log shared by a lead's states; a branch must not see another's."""
+    base = rescore([view(f"e{i}", T0 + i * 600, "/") for i in range(3)], RULES)[0]
+    stored = state_to_dict(base)
+    left = apply_event(base, view("left", T0 + DAY, "/"), RULES).state
+    right = apply_event(base, view("right", T0 + DAY, "/"), RULES).state
+    assert state_to_dict(base) == stored
+    assert not apply_event(base, view("left", T0 + DAY, "/"), RULES).duplicate
+    assert not apply_event(right, view("left", T0 + DAY, "/"), RULES).duplicate
+    assert not apply_event(left, view("right", T0 + DAY, "/"), RULES).duplicate
+    for state, own in ((left, "left"), (right, "right")):
+        assert apply_event(state, view(own, T0 + DAY, "/"), RULES).duplicate
+        assert apply_event(state, view("e1", T0 + 600, "/"), RULES).duplicate
+        # the same ids as a state built by replaying its own history
+        alone = rescore([view(f"e{i}", T0 + i * 600, "/") for i in range(3)], RULES)[0]
+        alone = apply_event(alone, view(own, T0 + DAY, "/"), RULES).state
+        assert state.seen == alone.seen
+        assert state_to_dict(state) == state_to_dict(alone)
+        # and they survive a round trip through the stored form
+        loaded = state_from_dict(state_to_dict(state))
+        assert apply_event(loaded, view(own, T0 + DAY, "/"), RULES).duplicate
+        assert not apply_event(loaded, view("other", T0 + DAY, "/"), RULES).duplicate

@@ -74,3 +74,17 @@ def test_a_lead_with_fifty_events_serializes_compactly() -> None:
             e = view(event_id, at, path, dwell_ms=1000 * i)
         state = apply_event(state, e, rules).state
     assert len(json.dumps(state_to_dict(state))) <= 2048
+
+
+def test_applied_ids_through_apply_event_match_remember_across_pruning() -> None:
+    """The engine keeps ids as a map plus a shared log; the whole must equal remember's map."""
+    state, seen = new_state(), {}
+    for i in range(DEDUPE_PRUNE_AT + 300):
+        at = T0 + i * 300 - (3 * DAY if i % 11 == 0 else 0)  # some late, into older weeks
+        update = apply_event(state, view(f"id{i}", at), RULES)
+        seen = remember(seen, digest(f"id{i}"), at, update.state.t_ref)
+        state = update.state
+        if i % 997 == 0 or i == DEDUPE_PRUNE_AT - 1:
+            assert state.seen == seen
+    assert state.seen == seen and count(seen) < DEDUPE_PRUNE_AT
+    assert apply_event(state, view(f"id{DEDUPE_PRUNE_AT + 299}", T0), RULES).duplicate
