@@ -36,3 +36,29 @@ class Contribution:
 def credit(rule_id: str, points: float, event_id: str, at: float, displaced: bool) -> Contribution:
     """Contribution(rule_id, points, event_id, at, displaced), all fields positional."""
     return Contribution(rule_id, points, event_id, at, displaced)
+
+
+class CreditLog:
+    """Credits booked since a state's per-rule sums were last folded, in booking order.
+
+    Shared by a lead's successive states and append-only, like dedupe.IdLog: a state sees
+    its first `n` entries, a step appends in place only from the log's newest state, and a
+    step from an older state branches off a copy. `half_life` is the one every entry is
+    folded with (LeadState.fold), so folding later repeats book()'s arithmetic exactly.
+    """
+
+    def __init__(self, half_life: float) -> None:
+        self.half_life = half_life
+        self.items: list[Contribution] = []
+
+
+def extend(log: CreditLog | None, n: int, credits: list[Contribution], h: float) -> CreditLog:
+    """The log holding the first `n` entries of `log` (folded with `h`) and then `credits`."""
+    if log is None:
+        log = CreditLog(h)
+    elif len(log.items) != n:  # not the newest state of this log: branch off its view
+        branch = CreditLog(h)
+        branch.items = log.items[:n]
+        log = branch
+    log.items.extend(credits)
+    return log

@@ -10,8 +10,12 @@ A state holds its ids in two parts (state.py): `seen`, the map above as loaded o
 pruned, and the ids applied since, in an `IdLog` shared by the lead's successive states.
 The log is append-only: a state sees its first `n` entries, and a step appends to it in
 place only when that state is the log's newest (len == n), so no earlier state's view
-changes; a step from an older state copies its view first. Adding an id then costs an
-append and a dict entry instead of a copy of the week map and of a week's string.
+changes; a step from an older state copies its view first. The log keeps the event ids
+themselves and their weeks; their digests are taken when the whole map is needed (saving
+the state, merging, pruning). Adding an id then costs an append and a dict entry, with no
+copy of the week map or of a week's string and no hash of the id while the state is only
+applied to. (A logged id is matched exactly, so a 48-bit digest collision between two
+logged ids, ~4e-11 per lead, no longer counts as a repeat until the state is saved.)
 """
 
 from hashlib import blake2b
@@ -90,16 +94,16 @@ def remember(seen: Seen, key: str, at: float, latest: float) -> Seen:
 
 
 class IdLog:
-    """Ids applied since a state's `seen` map, in order, with their weeks (append-only)."""
+    """Event ids applied since a state's `seen` map, in order, with their weeks (append-only)."""
 
     def __init__(self) -> None:
-        self.keys: list[str] = []
+        self.keys: list[str] = []  # event ids (not digests)
         self.weeks: list[int] = []
-        self.at: dict[str, int] = {}  # key -> its position (keys in a view are distinct)
+        self.at: dict[str, int] = {}  # id -> its position (ids in a view are distinct)
 
 
 def logged(log: IdLog | None, n: int, key: str) -> bool:
-    """Whether `key` is among the first `n` entries of `log`."""
+    """Whether the event id `key` is among the first `n` entries of `log`."""
     if log is None:
         return False
     i = log.at.get(key, n)
@@ -107,7 +111,7 @@ def logged(log: IdLog | None, n: int, key: str) -> bool:
 
 
 def append(log: IdLog | None, n: int, key: str, week: int) -> IdLog:
-    """The log holding the first `n` entries of `log` and then `key` (a new key)."""
+    """The log holding the first `n` entries of `log` and then the event id `key` (new)."""
     if log is None:
         log = IdLog()
     elif len(log.keys) != n:  # not the newest state of this log: branch off its view
@@ -134,7 +138,7 @@ def view(seen: Seen, log: IdLog | None, n: int) -> Seen:
     keys, weeks = log.keys, log.weeks
     for i in range(n):
         week = weeks[i]
-        out[week] = out.get(week, "") + keys[i]
+        out[week] = out.get(week, "") + digest(keys[i])
     return out
 
 

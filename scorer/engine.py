@@ -48,12 +48,12 @@ from math import copysign, exp2, floor, isfinite
 from typing import Any, Final
 
 from scorer import caps, once
-from scorer.credits import Contribution
+from scorer.credits import Contribution, extend
 from scorer.dedupe import append, bucket, contains, digest, held, logged, prune
 from scorer.events import ScoringEvent
 from scorer.fit import evaluate
-from scorer.ledger import book, demote, restamp, result, score_at, set_traits
-from scorer.limits import CAP_LATENESS, DEDUPE_PRUNE_AT, MAX_CAP_WINDOWS, RECENT_CREDITS
+from scorer.ledger import demote, restamp, result, score_at, set_traits
+from scorer.limits import CAP_LATENESS, DEDUPE_PRUNE_AT, MAX_CAP_WINDOWS
 from scorer.matching import Check1, Predicate, check, native_checks, path_of
 from scorer.outputs import StageChange, Update
 from scorer.rules import Rule, Rules, Trigger
@@ -304,12 +304,38 @@ def _tipping_rule(added: list[Contribution], up: bool) -> str | None:
 
 
 def _remember(s: LeadState, key: str, at: float) -> None:
-    """Add a new id to s's applied ids (dedupe.remember's result, kept as base + log)."""
+    """Add a new event id to s's applied ids (dedupe.remember's map, as base + log)."""
     n = s.logged
     s.id_log = append(s.id_log, n, key, bucket(at))
     s.logged = n + 1
     if held(s.seen_base, n + 1) >= DEDUPE_PRUNE_AT:
         s.seen = prune(s.seen, s.t_ref)
+
+
+def _credited(score: float, ref: float, added: list[Contribution], h: float) -> float:
+    """The score at `ref` after `added` (times <= ref): ledger.book's score arithmetic."""
+    for c in added:
+        at, points = c.at, c.points
+        score += points if at == ref else points * exp2((at - ref) / h)
+    return score
+
+
+# Logged credits are folded into the per-rule sums once this many are held, so the log
+# and the credits it keeps alive stay small.
+_FOLD_AT: Final = 48
+
+
+def _log_credits(s: LeadState, added: list[Contribution], h: float) -> None:
+    """Book `added` into the per-rule sums and recent credits through s's credit log."""
+    log = s.credit_log
+    if log is not None and log.half_life != h:
+        s.fold()  # entries are folded with the half-life they were booked under
+        log = None
+    n = s.credited
+    s.credit_log = extend(log, n, added, h)
+    s.credited = n + len(added)
+    if s.credited >= _FOLD_AT:
+        s.fold()
 
 
 def _duplicate(state: LeadState) -> Update:
@@ -318,9 +344,9 @@ def _duplicate(state: LeadState) -> Update:
 
 def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     """The lead's state after `event`. A repeated event_id changes nothing (duplicate=True)."""
-    key = digest(event.event_id)
-    if logged(state.id_log, state.logged, key) or (
-        state.seen_base and contains(state.seen_base, key)
+    eid = event.event_id
+    if logged(state.id_log, state.logged, eid) or (
+        state.seen_base and contains(state.seen_base, digest(eid))
     ):
         return _duplicate(state)
     t = event.at
@@ -354,7 +380,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
         url = props.get("url")
         if isinstance(url, str):
             path = path_of(url)
-    traits, eid, latest = s.traits, event.event_id, s.t_ref
+    traits, latest = s.traits, s.t_ref
     added: list[Contribution] = []
     held = s.caps
     changed: dict[str, CapRow] | None = None
@@ -377,7 +403,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     if changed is not None:
         s.caps = changed
     if added:
-        book(s, added, rules)
+        s.score_ref = _credited(s.score_ref, s.t_ref, added, h)
     fired: Trigger | None = None
     for tstep in plan.triggers:
         if not tstep.where.always and not _holds(tstep.where, props, path):
@@ -393,13 +419,12 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
         boost = rules.threshold(fired.raise_to) - score_at(s, t, rules)
         if boost > 0:
             boosts = [Contribution(fired.id, boost, eid, t, False)]
-            book(s, boosts, rules)
+            s.score_ref = _credited(s.score_ref, s.t_ref, boosts, h)
             added += boosts
-    _remember(s, key, t)
+    _remember(s, eid, t)
     contributions = tuple(added)
     if contributions:
-        recent = s.recent + contributions
-        s.recent = recent[-RECENT_CREDITS:] if len(recent) > RECENT_CREDITS else recent
+        _log_credits(s, added, h)
     stage = stage_for(s.score_ref, s.stage, rules)
     if fired is not None:
         stage = higher_of(stage, fired.raise_to)

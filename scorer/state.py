@@ -13,15 +13,16 @@ worker; dicts holding only atomic values (numbers, strings) are never tracked by
 cyclic garbage collector, while a (value, at) tuple per rule would make it traverse them.
 """
 
+import math
 from binascii import a2b_base64, b2a_base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import exp2
 from typing import Any, Final
 
-from scorer.credits import Contribution, credit
+from scorer.credits import Contribution, CreditLog, credit
 from scorer.dedupe import IdLog, view
-from scorer.limits import DIGEST_WIDTH
+from scorer.limits import DIGEST_WIDTH, RECENT_CREDITS
 
 # Per capped rule: (last closed window index or None, {window index: credited times, sorted}).
 CapWindows = tuple[int | None, dict[int, tuple[float, ...]]]
@@ -32,6 +33,8 @@ CapWindows = tuple[int | None, dict[int, tuple[float, ...]]]
 # two tuples per window; caps.windows_of / caps.flat_of convert.
 CapRow = tuple[float, ...]
 NO_CLOSED: Final = float("-inf")
+# math.exp2 held as a compiled constant: a call skips the module-dict lookup of the name.
+_EXP2: Final = math.exp2
 
 
 @dataclass(slots=True)
@@ -43,18 +46,23 @@ class LeadState:
     t_ref: float = 0.0  # latest event time seen (epoch seconds UTC)
     fit_points: float = 0.0
     fit_grade: str = "D"
-    sums: dict[str, float] = field(default_factory=dict)  # rule -> its sum at sum_times[rule]
+    # Per-rule sums and the latest credits: `sums`, `sum_times` and `recent` (properties) are
+    # these as last folded, then the first `credited` entries of a credit log shared with the
+    # lead's other states (see fold), so booking a credit copies neither dict nor tuple.
+    sums_base: dict[str, float] = field(default_factory=dict)  # rule -> its sum at sum_times
     # Applied ids (dedupe.py): {week: digests} as loaded or last pruned, then the first
     # `logged` entries of a log shared with the lead's other states; `seen` is the whole.
     seen_base: dict[int, str] = field(default_factory=dict)
     caps: dict[str, CapRow] = field(default_factory=dict)  # rule -> flat windows (above)
     once: dict[str, dict[str, float]] = field(default_factory=dict)  # rule -> key hash -> at
     counters: dict[str, tuple[float, ...]] = field(default_factory=dict)  # trigger -> times
-    recent: tuple[Contribution, ...] = ()  # the latest credits, oldest first
+    recent_base: tuple[Contribution, ...] = ()  # the latest credits, oldest first
     half_life: float = 1.0  # of the rules it was computed under; lets sums be stored at t_ref
-    sum_times: dict[str, float] = field(default_factory=dict)  # rule -> when its sum is held
+    sum_times_base: dict[str, float] = field(default_factory=dict)  # rule -> when held
     id_log: IdLog | None = None
     logged: int = 0
+    credit_log: CreditLog | None = None
+    credited: int = 0
 
     # Hand-written rather than generated: mypyc compiles only hand-written methods, and the
     # engine builds one LeadState per event. Same signature and defaults as generated.
@@ -77,6 +85,8 @@ class LeadState:
         sum_times: dict[str, float] | None = None,
         id_log: IdLog | None = None,
         logged: int = 0,
+        credit_log: CreditLog | None = None,
+        credited: int = 0,
     ) -> None:
         self.version = version
         self.traits = {} if traits is None else traits
@@ -85,16 +95,97 @@ class LeadState:
         self.t_ref = t_ref
         self.fit_points = fit_points
         self.fit_grade = fit_grade
-        self.sums = {} if sums is None else sums
+        self.sums_base = {} if sums is None else sums
         self.seen_base = {} if seen is None else seen
         self.caps = {} if caps is None else caps
         self.once = {} if once is None else once
         self.counters = {} if counters is None else counters
-        self.recent = recent
+        self.recent_base = recent
         self.half_life = half_life
-        self.sum_times = {} if sum_times is None else sum_times
+        self.sum_times_base = {} if sum_times is None else sum_times
         self.id_log = id_log
         self.logged = logged
+        self.credit_log = credit_log
+        self.credited = credited
+
+    def fold(self) -> None:
+        """Fold the logged credits into new sums and recent credits (the value is unchanged).
+
+        The same arithmetic, in the same order for each rule, as ledger.book applied per
+        step, so the sums come out bit for bit as if each step had updated them itself.
+        """
+        log, n = self.credit_log, self.credited
+        if log is None:
+            return
+        self.credit_log, self.credited = None, 0
+        if n == 0:
+            return
+        h, items = log.half_life, log.items
+        sums, times = dict(self.sums_base), dict(self.sum_times_base)
+        # One pass; each rule's running sum and time in a slot, written back once per rule.
+        slots: dict[str, int] = {}
+        values: list[float] = []
+        sinces: list[float] = []
+        for i in range(n):
+            c = items[i]
+            rule_id, points, at = c.rule_id, c.points, c.at
+            j = slots.get(rule_id, -1)
+            if j < 0:
+                slots[rule_id] = len(values)
+                held = times.get(rule_id)
+                if held is None:
+                    values.append(points)
+                    sinces.append(at)
+                else:
+                    values.append(sums[rule_id])
+                    sinces.append(held)
+                    j = len(values) - 1
+                if j < 0:
+                    continue
+            since = sinces[j]
+            if at >= since:  # decay.add_credit, inline
+                values[j] = values[j] * _EXP2((since - at) / h) + points
+                sinces[j] = at
+            else:
+                values[j] = values[j] + points * _EXP2((at - since) / h)
+        for rule_id, j in slots.items():
+            sums[rule_id] = values[j]
+            times[rule_id] = sinces[j]
+        recent = self.recent_base + tuple(items[max(n - RECENT_CREDITS, 0) : n])
+        self.sums_base, self.sum_times_base = sums, times
+        self.recent_base = recent[-RECENT_CREDITS:] if len(recent) > RECENT_CREDITS else recent
+
+    @property
+    def sums(self) -> dict[str, float]:
+        """Per rule: its sum, held at time sum_times[rule]."""
+        self.fold()
+        return self.sums_base
+
+    @sums.setter
+    def sums(self, sums: dict[str, float]) -> None:
+        self.fold()
+        self.sums_base = sums
+
+    @property
+    def sum_times(self) -> dict[str, float]:
+        self.fold()
+        return self.sum_times_base
+
+    @sum_times.setter
+    def sum_times(self, times: dict[str, float]) -> None:
+        self.fold()
+        self.sum_times_base = times
+
+    @property
+    def recent(self) -> tuple[Contribution, ...]:
+        """The latest RECENT_CREDITS credits, oldest first."""
+        self.fold()
+        return self.recent_base
+
+    @recent.setter
+    def recent(self, recent: tuple[Contribution, ...]) -> None:
+        self.fold()
+        self.recent_base = recent
 
     @property
     def seen(self) -> dict[int, str]:
@@ -115,16 +206,18 @@ class LeadState:
             self.t_ref,
             self.fit_points,
             self.fit_grade,
-            self.sums,
+            self.sums_base,
             self.seen_base,
             self.caps,
             self.once,
             self.counters,
-            self.recent,
+            self.recent_base,
             self.half_life,
-            self.sum_times,
+            self.sum_times_base,
             self.id_log,
             self.logged,
+            self.credit_log,
+            self.credited,
         )
 
 
