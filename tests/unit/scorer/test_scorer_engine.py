@@ -148,3 +148,19 @@ def test_states_branching_from_one_state_keep_their_own_applied_ids() -> None:
         loaded = state_from_dict(state_to_dict(state))
         assert apply_event(loaded, view(own, T0 + DAY, "/"), RULES).duplicate
         assert not apply_event(loaded, view("other", T0 + DAY, "/"), RULES).duplicate
+
+
+def test_branches_keep_their_own_sums_and_recent_credits_across_folds() -> None:
+    """Credits are logged and folded later; a branch's sums must be exactly a replay's."""
+    history = [view(f"p{i}", T0 + i * 3_000, "/pricing" if i % 3 else "/") for i in range(70)]
+    states = [new_state()]
+    for e in history:
+        states.append(apply_event(states[-1], e, RULES).state)
+    for cut in (0, 5, 31, 47, 48, 49, 60):  # branch off older states, around fold points
+        late = view(f"late{cut}", T0 + cut * 3_000 - 100, "/pricing")
+        branch = apply_event(states[cut], late, RULES).state
+        alone = rescore([*history[:cut], late], RULES)[0]
+        assert branch.sums == alone.sums and branch.sum_times == alone.sum_times
+        assert branch.recent == alone.recent and branch.score_ref == alone.score_ref
+        assert state_to_dict(branch) == state_to_dict(alone)
+    assert states[-1].sums == rescore(history, RULES)[0].sums
