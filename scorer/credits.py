@@ -45,20 +45,40 @@ class CreditLog:
     its first `n` entries, a step appends in place only from the log's newest state, and a
     step from an older state branches off a copy. `half_life` is the one every entry is
     folded with (LeadState.fold), so folding later repeats book()'s arithmetic exactly.
+    Entries are kept as flat lists of their fields, not as Contribution objects: numbers
+    and strings are not tracked by the cyclic GC, so logged credits add no work to it.
     """
 
     def __init__(self, half_life: float) -> None:
         self.half_life = half_life
-        self.items: list[Contribution] = []
+        self.rule_ids: list[str] = []
+        self.points: list[float] = []
+        self.ats: list[float] = []
+        self.event_ids: list[str] = []
+        self.displaced: list[bool] = []
+
+    def entry(self, i: int) -> Contribution:
+        return Contribution(
+            self.rule_ids[i], self.points[i], self.event_ids[i], self.ats[i], self.displaced[i]
+        )
 
 
 def extend(log: CreditLog | None, n: int, credits: list[Contribution], h: float) -> CreditLog:
     """The log holding the first `n` entries of `log` (folded with `h`) and then `credits`."""
     if log is None:
         log = CreditLog(h)
-    elif len(log.items) != n:  # not the newest state of this log: branch off its view
+    elif len(log.rule_ids) != n:  # not the newest state of this log: branch off its view
         branch = CreditLog(h)
-        branch.items = log.items[:n]
+        branch.rule_ids = log.rule_ids[:n]
+        branch.points = log.points[:n]
+        branch.ats = log.ats[:n]
+        branch.event_ids = log.event_ids[:n]
+        branch.displaced = log.displaced[:n]
         log = branch
-    log.items.extend(credits)
+    for c in credits:
+        log.rule_ids.append(c.rule_id)
+        log.points.append(c.points)
+        log.ats.append(c.at)
+        log.event_ids.append(c.event_id)
+        log.displaced.append(c.displaced)
     return log

@@ -142,7 +142,7 @@ def _holds(where: _Where, props: dict[str, Any], path: Any) -> bool:
     if general is not None:
         return general(_full(props, path))
     for c in where.checks:
-        if not check(c, path if path is not None and c.name == "path" else props.get(c.name)):
+        if not check(c, path if c.is_path and path is not None else props.get(c.name)):
             return False
     return True
 
@@ -169,6 +169,7 @@ def _floor_div(t: float, per: float) -> float:
 
 
 _EXACT: Final = 2.0**52
+_NAN: Final = float("nan")  # equal to no cap length
 
 
 _NO_CAPS: Final[CapRow] = (NO_CLOSED,)  # a rule with no windows held yet
@@ -178,6 +179,7 @@ def _capped(
     current: CapRow | None,
     step: _Step,
     t: float,
+    window: float,
     latest: float,
     eid: str,
     out: list[Contribution],
@@ -189,7 +191,7 @@ def _capped(
     anything else by caps.credit on the nested form.
     """
     per, points, limit = step.per, step.points, step.limit
-    window = _floor_div(t, per)  # a whole number, as a float like the flat tuple's windows
+    # window: _floor_div(t, per), a whole number, as a float like the flat tuple's windows
     row = current if current is not None else _NO_CAPS
     closed = row[0]
     if window > closed:
@@ -308,7 +310,7 @@ def _remember(s: LeadState, key: str, at: float) -> None:
     n = s.logged
     s.id_log = append(s.id_log, n, key, bucket(at))
     s.logged = n + 1
-    if held(s.seen_base, n + 1) >= DEDUPE_PRUNE_AT:
+    if (s.seen_base or n + 1 >= DEDUPE_PRUNE_AT) and held(s.seen_base, n + 1) >= DEDUPE_PRUNE_AT:
         s.seen = prune(s.seen, s.t_ref)
 
 
@@ -384,6 +386,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     added: list[Contribution] = []
     held = s.caps
     changed: dict[str, CapRow] | None = None
+    per, window = _NAN, 0.0  # the cap window of t for the last `per` seen (none yet)
     for step in plan.steps:
         if not step.where.always and not _holds(step.where, props, path):
             continue
@@ -393,7 +396,10 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
         if kind == _PLAIN:
             added.append(Contribution(step.id, step.points, eid, t, False))
         elif kind == _CAPPED:
-            windows = _capped(held.get(step.id), step, t, latest, eid, added)
+            if step.per != per:  # the default rules' caps share one window length
+                per = step.per
+                window = _floor_div(t, per)
+            windows = _capped(held.get(step.id), step, t, window, latest, eid, added)
             if windows is not None:
                 if changed is None:
                     changed = dict(held)

@@ -148,18 +148,24 @@ def path_of(url: str) -> str:
     Hand-rolled instead of urllib.parse.urlsplit because it runs for every page view.
     """
     start = url.find("://")
+    begin = 0
     if start >= 0:
-        slash = url.find("/", start + 3)
-        if slash < 0:
+        begin = url.find("/", start + 3)
+        if begin < 0:
             return "/"
-        url = url[slash:]
-    cut = url.find("?")
-    if cut >= 0:
-        url = url[:cut]
-    cut = url.find("#")
-    if cut >= 0:
-        url = url[:cut]
-    return url or "/"
+    # one slice: up to the query or, without one, the fragment (as cutting "?" then "#")
+    end = url.find("?", begin)
+    if end < 0:
+        end = url.find("#", begin)
+        if end < 0:
+            end = len(url)
+    else:
+        fragment = url.find("#", begin, end)
+        if fragment >= 0:
+            end = fragment
+    if end <= begin:
+        return "/"
+    return url[begin:end] if begin or end < len(url) else url
 
 
 # Native checks for the common single conditions, evaluated by the engine without calling a
@@ -183,6 +189,7 @@ class Check1:
         self.text: Final = text
         self.arg: Final = arg
         self.wanted: Final = wanted
+        self.is_path: Final = name == "path"  # the engine passes the derived path for it
 
 
 def _checks_of(name: str, condition: Any) -> list[Check1] | None:

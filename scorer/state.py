@@ -120,15 +120,14 @@ class LeadState:
         self.credit_log, self.credited = None, 0
         if n == 0:
             return
-        h, items = log.half_life, log.items
+        h, rule_ids, credited, ats = log.half_life, log.rule_ids, log.points, log.ats
         sums, times = dict(self.sums_base), dict(self.sum_times_base)
         # One pass; each rule's running sum and time in a slot, written back once per rule.
         slots: dict[str, int] = {}
         values: list[float] = []
         sinces: list[float] = []
         for i in range(n):
-            c = items[i]
-            rule_id, points, at = c.rule_id, c.points, c.at
+            rule_id, points, at = rule_ids[i], credited[i], ats[i]
             j = slots.get(rule_id, -1)
             if j < 0:
                 slots[rule_id] = len(values)
@@ -136,12 +135,10 @@ class LeadState:
                 if held is None:
                     values.append(points)
                     sinces.append(at)
-                else:
-                    values.append(sums[rule_id])
-                    sinces.append(held)
-                    j = len(values) - 1
-                if j < 0:
                     continue
+                values.append(sums[rule_id])
+                sinces.append(held)
+                j = len(values) - 1
             since = sinces[j]
             if at >= since:  # decay.add_credit, inline
                 values[j] = values[j] * _EXP2((since - at) / h) + points
@@ -151,7 +148,9 @@ class LeadState:
         for rule_id, j in slots.items():
             sums[rule_id] = values[j]
             times[rule_id] = sinces[j]
-        recent = self.recent_base + tuple(items[max(n - RECENT_CREDITS, 0) : n])
+        recent = self.recent_base + tuple(
+            [log.entry(i) for i in range(max(n - RECENT_CREDITS, 0), n)]
+        )
         self.sums_base, self.sum_times_base = sums, times
         self.recent_base = recent[-RECENT_CREDITS:] if len(recent) > RECENT_CREDITS else recent
 
