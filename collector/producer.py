@@ -10,14 +10,15 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import selectors
 import socket
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
@@ -84,6 +85,7 @@ class KafkaDelivery:
         self._append: _Appender | _Sending | None = None
         self._buffer = _Budget(MAX_BUFFERED_BYTES)
         self._driver: _LoopDriver | None = None
+        self._partitions = _Partitions()
 
     def _connect(self) -> KafkaProducer:
         with self._lock:
@@ -122,14 +124,17 @@ class KafkaDelivery:
     async def deliver_async(self, records: Sequence[Record]) -> None:
         """The same guarantee as `deliver`, without a thread per request.
 
-        send() only appends to the producer's buffer when the topic's metadata is known;
-        the sender thread's callbacks then resolve one asyncio future. Anything that may
+        Records go straight into the producer's buffer when every topic's metadata is
+        known; the sender's callbacks then resolve one asyncio future. Anything that may
         block (first connection, a topic not seen yet) goes through a worker thread."""
         producer = self._producer
-        if producer is None or not self._topics_known(producer, records):
+        routed = None if producer is None else self._route(producer, records)
+        if routed is None:
             await asyncio.to_thread(self.deliver, records)
             return
-        size = sum(len(r.value) + len(r.key) for r in records)
+        size = 0
+        for r in records:
+            size += len(r.value) + len(r.key)
         buffer = self._buffer
         if not buffer.reserve(size):
             log.warning("producer buffer full: %d bytes not yet acknowledged", buffer.used)
@@ -138,49 +143,47 @@ class KafkaDelivery:
         driver = self._driver
         if driver is not None and driver.loop is not loop:
             driver.want(loop)
-        done: asyncio.Future[None] = loop.create_future()
-        settle = self._settler(loop).settle
-        pending = [len(records)]
-        unresolved = [len(records)]  # acked or failed by kafka-python, whatever we answered
-
-        # The budget is released before the answer is settled, so a request answered is
-        # one whose bytes are no longer counted (the next request sees the room).
-        def acked(_: object) -> None:
-            buffer.resolved(unresolved, 1, size)
-            pending[0] -= 1  # callbacks run one at a time on the sender thread
-            if pending[0] == 0:
-                settle(done, None)
-
-        def failed(exc: BaseException) -> None:
-            buffer.resolved(unresolved, 1, size)
-            settle(done, exc)
-
+        request = _Request(loop.create_future(), len(records), size, buffer,
+                           self._settler(loop).settle)
         # Past the deadline the client gets a 503; the records may still land later (a
         # retry then carries the same event_id, which the pipeline deduplicates).
-        timer = loop.call_later(ACK_TIMEOUT_S, _expire, done)
+        timer = loop.call_later(ACK_TIMEOUT_S, _expire, request.done)
         send = self._appender(producer)
         appended = 0
         try:
-            for r in records:
-                key = r.key.encode()
-                future = send(r.topic, key, r.value, _partition(producer, r.topic, key))
+            for r, (key, partition) in zip(records, routed, strict=True):
+                future = send(r.topic, key, r.value, partition)
                 appended += 1
-                future.add_callback(acked).add_errback(failed)
-            await done
+                _add_callbacks(future, request.acked, request.failed)
+            await request.done
         except KafkaError as exc:
             log.warning("kafka did not acknowledge: %r", exc)
             raise DeliveryError(str(exc) or type(exc).__name__) from exc
         finally:
             timer.cancel()
             if appended < len(records):  # those never reached kafka-python: never resolve
-                buffer.resolved(unresolved, len(records) - appended, size)
+                buffer.resolved(request, len(records) - appended)
+
+    def _route(self, producer: KafkaProducer,
+               records: Sequence[Record]) -> list[tuple[bytes, int]] | None:
+        """Each record's key bytes and partition (kafka-python's default for a keyed
+        record), or None when a topic's metadata is not known yet."""
+        partitions_of = self._partitions.of
+        routed = []
+        for r in records:
+            partitions = partitions_of(producer, r.topic)
+            if partitions is None:
+                return None
+            key = r.key.encode()
+            routed.append((key, partitions[key_hash(key) % len(partitions)]))
+        return routed
 
     def _appender(self, producer: KafkaProducer) -> _Appender | _Sending:
         appender = self._append
         if appender is None or appender.producer is not producer:
             appender = self._append = _Appender.of(producer)
             if isinstance(appender, _Appender) and self._driver is not None:
-                appender._wakeup = self._driver.wakeup
+                appender._wakeup = self._driver.appended
         return appender
 
     def _settler(self, loop: asyncio.AbstractEventLoop) -> _Settler:
@@ -188,13 +191,6 @@ class KafkaDelivery:
         if settler is None:
             settler = self._settlers[loop] = _Settler(loop)
         return settler
-
-    @staticmethod
-    def _topics_known(producer: KafkaProducer, records: Sequence[Record]) -> bool:
-        metadata = getattr(producer, "_metadata", None)
-        if metadata is None:
-            return False
-        return all(metadata.partitions_for_topic(r.topic) for r in records)
 
     def ready(self) -> bool:
         return any(_reachable(address) for address in self._bootstrap.split(","))
@@ -222,12 +218,80 @@ class _Budget:
             self.used += size
             return True
 
-    def resolved(self, unresolved: list[int], records: int, size: int) -> None:
-        """`records` of a request's records resolved; its `size` is released with the last."""
+    def resolved(self, request: _Request, records: int) -> None:
+        """`records` of a request's records resolved; its size is released with the last."""
         with self._lock:
-            unresolved[0] -= records
-            if unresolved[0] == 0:
-                self.used -= size
+            request.unresolved -= records
+            if request.unresolved == 0:
+                self.used -= request.size
+
+
+class _Request:
+    """One request's records in kafka-python's hands: its answer is settled when the last
+    is acked or the first fails. Callbacks run one at a time (on the sender's thread, or
+    on the loop when it drives)."""
+
+    __slots__ = ("done", "pending", "unresolved", "size", "_buffer", "_settle")
+
+    def __init__(self, done: asyncio.Future[None], records: int, size: int, buffer: _Budget,
+                 settle: Callable[[asyncio.Future[None], BaseException | None], None]) -> None:
+        self.done = done
+        self.pending = records
+        self.unresolved = records  # acked or failed by kafka-python, whatever we answered
+        self.size = size
+        self._buffer = buffer
+        self._settle = settle
+
+    # The budget is released before the answer is settled, so a request answered is one
+    # whose bytes are no longer counted (the next request sees the room).
+    def acked(self, _: object) -> None:
+        self._buffer.resolved(self, 1)
+        self.pending -= 1
+        if self.pending == 0:
+            self._settle(self.done, None)
+
+    def failed(self, exc: BaseException) -> None:
+        self._buffer.resolved(self, 1)
+        self._settle(self.done, exc)
+
+
+def _add_callbacks(future: Future, acked: Callable[[object], None],
+                   failed: Callable[[BaseException], None]) -> None:
+    """add_callback(acked).add_errback(failed), under one lock where kafka-python has the
+    pair (3.x's `_add_cb_eb`)."""
+    both = getattr(future, "_add_cb_eb", None)
+    if both is None:
+        future.add_callback(acked).add_errback(failed)
+    else:
+        both(acked, failed)
+
+
+class _Partitions:
+    """Each topic's sorted partitions as `_partition` reads them, kept while the producer's
+    metadata is the same: ClusterMetadata replaces its partition map on every update, so
+    the map (held here, so its identity cannot be reused) says when to ask again. Metadata
+    without that map is asked every time."""
+
+    def __init__(self) -> None:
+        self._source: object = None
+        self._topics: dict[str, list[int]] = {}
+
+    def of(self, producer: KafkaProducer, topic: str) -> list[int] | None:
+        metadata = getattr(producer, "_metadata", None)
+        if metadata is None:
+            return None
+        source = getattr(metadata, "_partitions", None)
+        if source is not self._source:
+            self._source, self._topics = source, {}
+        partitions = self._topics.get(topic)
+        if partitions is None:
+            found = metadata.partitions_for_topic(topic)
+            if not found:
+                return None
+            partitions = sorted(found)
+            if source is not None:
+                self._topics[topic] = partitions
+        return partitions
 
 
 class _Send(Protocol):
@@ -251,7 +315,8 @@ class _Appender:
     def __init__(self, producer: KafkaProducer) -> None:
         self.producer = producer
         self._append = producer._accumulator.append
-        self._wakeup = producer._sender.wakeup
+        sender_wakeup = producer._sender.wakeup
+        self._wakeup: Callable[[TopicPartition, bool], None] = lambda *_: sender_wakeup()
         self._limit = int(producer.config["max_request_size"]) - _RECORD_OVERHEAD
 
     @classmethod
@@ -272,10 +337,11 @@ class _Appender:
         if len(key) + len(value) > self._limit or self.producer._closed:
             # send() raises the error that belongs to it (record too large, closed)
             return self.producer.send(topic, key=key, value=value, partition=partition)
-        result = self._append(TopicPartition(topic, partition), None, key, value, [])
+        tp = TopicPartition(topic, partition)
+        result = self._append(tp, None, key, value, [])
         future: Future = result[0]
         if result[1] or result[2]:  # batch full or new batch: as send(), wake the sender
-            self._wakeup()
+            self._wakeup(tp, result[1])
         return future
 
 
@@ -344,6 +410,30 @@ def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
         future.set_exception(exc if isinstance(exc, KafkaError) else KafkaError(str(exc)))
 
 
+def _quiet_misses(selector: object) -> None:
+    """kafka-python's selector asks `get_key` for a socket before registering it, and the
+    socket is not registered each time a response has been read (it waits for the next
+    one): the stdlib's get_key then formats the socket into its KeyError, twice, with a
+    getsockname and a getpeername each time: ~28 us per produce round, for a message
+    nobody reads (kafka-python catches the KeyError). This selector's get_key raises the
+    same KeyError without formatting it; its other answers are the stdlib's."""
+    fd_to_key = getattr(selector, "_fd_to_key", None)
+    lookup = getattr(selector, "_fileobj_lookup", None)
+    get_map = getattr(selector, "get_map", None)
+    if not isinstance(fd_to_key, dict) or lookup is None or get_map is None:
+        return
+
+    def get_key(fileobj: object) -> selectors.SelectorKey:
+        if get_map() is None:
+            raise RuntimeError("Selector is closed")
+        key: selectors.SelectorKey | None = fd_to_key.get(lookup(fileobj))
+        if key is None:
+            raise KeyError(fileobj)
+        return key
+
+    selector.get_key = get_key  # type: ignore[attr-defined]
+
+
 class _LoopDriver:
     """Runs kafka-python's sender on the collector's event loop while all is well, and on
     its own thread otherwise.
@@ -370,7 +460,10 @@ class _LoopDriver:
         self._manager = self._client._manager
         self._metadata = sender._metadata
         self._tm = producer._transaction_manager
+        self._muted: set[TopicPartition] = producer._accumulator.muted
+        self._linger = producer.config["linger_ms"] / 1000
         self._selector_fd = self._net._selector.fileno()
+        _quiet_misses(self._net._selector)
         self._lock = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None  # driving, when not None
         self._wanted: asyncio.AbstractEventLoop | None = None
@@ -433,16 +526,36 @@ class _LoopDriver:
             self._wanted = loop
             self._sender.wakeup()
 
-    def wakeup(self) -> None:
-        """The sender's wakeup, as send() does after an append: a step soon when this loop
-        drives (no write to the selector's wakeup socket), else the thread's wakeup."""
+    def appended(self, tp: TopicPartition, full: bool) -> None:
+        """The sender's wakeup, as send() does after an append that made a batch or filled
+        one. When this loop drives, a step when the batch can be sent; else the thread's
+        wakeup (a write to the selector's wakeup socket).
+
+        - The partition is muted (idempotence keeps one batch in flight per partition):
+          no step. Nothing of it can go before that batch's response, failure or timeout
+          unmutes it, and each of those comes in a step, which then drains (`_step` polls
+          first). Under load most new batches are made while their partition is muted.
+        - A full batch: a step now.
+        - A new batch: a step when its linger is over (a step now would find nothing to
+          send and set that timer itself), unless one comes sooner anyway.
+        Each step that could not send cost ~100 us: the poll and the drain."""
         loop = self.loop
         if loop is not None and asyncio._get_running_loop() is loop:
-            if self._timer is None or not self._soon:
-                if self._timer is not None:
-                    self._timer.cancel()
-                self._timer = loop.call_soon(self._step)
-                self._soon = True
+            if tp in self._muted:
+                return
+            timer = self._timer
+            if full:
+                if timer is None or not self._soon:
+                    if timer is not None:
+                        timer.cancel()
+                    self._timer = loop.call_soon(self._step)
+                    self._soon = True
+            elif timer is None or (not self._soon  # a call_later (uvloop's is no TimerHandle)
+                                   and cast(asyncio.TimerHandle, timer).when()
+                                   > loop.time() + self._linger):
+                if timer is not None:
+                    timer.cancel()
+                self._timer = loop.call_later(self._linger, self._step)
             return
         self._sender.wakeup()
 
@@ -480,9 +593,9 @@ class _LoopDriver:
             sender = self._sender
             while sender._topics_to_add:
                 self._metadata.add_topic(sender._topics_to_add.pop())
-            # Responses first (they unmute their partitions), then what is ready to send:
-            # a request made here is written by the next step's poll (call_soon below).
-            self._client.poll(timeout_ms=0)
+            # Responses first (they unmute their partitions), then what is ready to send.
+            poll = self._client.poll
+            poll(timeout_ms=0)
             if not self._steady():
                 self._detach(loop)
                 return
@@ -490,6 +603,17 @@ class _LoopDriver:
             if not self._connected():  # a connection to make: on the thread
                 self._detach(loop)
                 return
+            if self._net._ready:
+                # A request went to its transport, whose write task waits for a poll to
+                # start it (it asks for the socket to be writable) and one more to write
+                # (the socket nearly always is): both now, not in two more steps.
+                poll(timeout_ms=0)
+                poll(timeout_ms=0)
+                if not self._steady():
+                    self._detach(loop)
+                    return
+                # Those polls may have read a response too: send what it unmuted.
+                timeout_ms = sender._send_producer_data()
         except Exception:
             log.exception("kafka producer step failed on the event loop; back to its thread")
             self._detach(loop)

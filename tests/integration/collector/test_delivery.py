@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from collector.producer import DeliveryError, KafkaDelivery, Record, _Appender
+from collector.producer import DeliveryError, KafkaDelivery, Record, _Appender, _LoopDriver
 from tests.kafka_io import TopicReader
 
 
@@ -144,3 +144,67 @@ def test_a_lost_broker_connection_is_remade_and_requests_still_answered(
     reader.close()
     got = {value["n"] for key, value in reader.messages if key not in ("probe", "warm")}
     assert got == {1000 * r + i for r in range(3) for i in range(50)}
+
+
+def test_while_the_loop_drives_no_request_waits_for_a_step_that_never_comes(
+    kafka_bootstrap: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop steps kafka-python's sender only when a step can do something: a new batch
+    on a partition that is not muted waits for its linger, a full batch goes at once, an
+    append to a muted partition (its previous batch in flight) waits for the response
+    that unmutes it, and a request made in a step is written in that step. A step missed
+    leaves records waiting for a timer: ~1 s (the longest a step waits) or the 3 s answer
+    deadline (503s). So: one request at a time, bursts, closed-loop clients and full
+    batches, each answered far within that, and in fewer steps than a step per wake-up
+    took (5 per lone request)."""
+    steps = [0]
+    step = _LoopDriver._step
+
+    def counted(driver: _LoopDriver) -> None:
+        steps[0] += 1
+        step(driver)
+
+    monkeypatch.setattr(_LoopDriver, "_step", counted)
+    topic = topic_prefix + "delivery-steps"
+    delivery = KafkaDelivery(kafka_bootstrap)
+    sent: list[int] = []
+
+    async def timed(key: str, n: int, value: bytes | None = None) -> float:
+        started = time.monotonic()
+        await delivery.deliver_async([Record(topic, key, value or _value(n))])
+        sent.append(n)
+        return time.monotonic() - started
+
+    try:
+        delivery.deliver([Record(topic, "warm", b'{"n": -1}')])
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            await _until_driven(delivery, topic)
+            steps[0] = 0
+            alone = [await timed("alone", i) for i in range(30)]
+            assert max(alone) < 0.5  # ~10 ms: linger and a round trip
+            assert steps[0] <= 3 * 30  # a step sends and writes, one reads the answer
+            for wave in range(10):
+                burst = await asyncio.gather(*(timed("burst", 1000 + 100 * wave + i)
+                                               for i in range(40)))
+                assert max(burst) < 0.5
+
+            async def client(c: int) -> list[float]:
+                return [await timed(f"client-{c % 4}", 3000 + 100 * c + j) for j in range(20)]
+
+            clients = await asyncio.gather(*(client(c) for c in range(16)))
+            assert max(max(times) for times in clients) < 0.5
+            big = b'{"pad": "' + b"x" * 6000 + b'", "n": %d}'  # a 16 KiB batch holds two
+            full = await asyncio.gather(*(timed("full", 5000 + i, big % (5000 + i))
+                                          for i in range(20)))
+            assert max(full) < 0.5
+            assert delivery._driver is not None and delivery._driver.loop is loop
+
+        asyncio.run(main())
+    finally:
+        delivery.close()
+    reader = TopicReader(kafka_bootstrap, topic)
+    reader.until(lambda values: len({v["n"] for _, v in reader.messages}) >= len(sent) + 1)
+    reader.close()
+    assert {v["n"] for k, v in reader.messages if k not in ("probe", "warm")} == set(sent)

@@ -83,6 +83,25 @@ def test_partition_is_kafkas_default_for_keyed_records(partitions: int) -> None:
         assert _partition(fake, "t", key) == expected  # type: ignore[arg-type]
 
 
+def test_records_go_to_the_default_partition_as_metadata_changes() -> None:
+    """The partitions kept per topic are asked again when kafka-python replaces its
+    partition map (update_metadata makes a new one: here a topic that grew), and a topic
+    not known is not routed (the request takes the blocking way)."""
+    cluster = ClusterMetadata()
+    fake = FakeProducer()
+    fake._metadata = cluster  # type: ignore[assignment]
+    delivery = delivery_with(fake)
+    records = [Record("t", f"anon-{i}", b"{}") for i in range(40)]
+    for partitions in (3, 3, 8):
+        cluster._partitions = {"t": {p: object() for p in range(partitions)}}
+        routed = delivery._route(fake, records)  # type: ignore[arg-type]
+        assert routed is not None
+        assert routed == [(r.key.encode(), _partition(fake, "t", r.key.encode()))  # type: ignore[arg-type]
+                          for r in records]
+        assert {p for _, p in routed} == set(range(partitions))
+    assert delivery._route(fake, [Record("unknown", "k", b"{}")]) is None  # type: ignore[arg-type]
+
+
 def test_answers_once_every_record_is_acked() -> None:
     fake = FakeProducer()
     delivery = delivery_with(fake)
