@@ -1,4 +1,4 @@
-"""An empty Faust agent over the events topics, with the worker's own Faust settings.
+"""An empty Faust agent over the events topics, with the worker's own Faust and GC settings.
 
 Faust's ceiling for the worker benchmark: it only iterates. It writes the wall-clock
 and process CPU times of its first and N-th message to a file and keeps running until
@@ -18,6 +18,7 @@ from leadscore.settings import Settings
 from schemas import topics
 from streams.app import faust_settings
 from streams.fetching import App
+from streams.gc_tuning import tune_gc
 
 
 def main() -> None:
@@ -40,6 +41,7 @@ def main() -> None:
 
     worker = faust.Worker(app, loglevel="WARNING", quiet=True)
     worker.spinner = None
+    tune_gc()  # the worker's process settings too
     worker.execute_from_commandline()
 
 

@@ -8,6 +8,7 @@ from leadscore.settings import Settings
 from leadscore.topics import ensure_topics
 from scorer import load_rules
 from streams.app import create_app
+from streams.gc_tuning import tune_gc
 
 
 def run_worker(settings: Settings, loglevel: str = "WARNING") -> None:
@@ -19,4 +20,5 @@ def run_worker(settings: Settings, loglevel: str = "WARNING") -> None:
     worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
     # The start-up spinner writes terminal escapes into logs and `leadscore run`'s output.
     worker.spinner = None
+    tune_gc()
     worker.execute_from_commandline()
