@@ -39,4 +39,6 @@ def from_epoch(seconds: float) -> datetime:
 
 
 def format_epoch(seconds: float) -> str:
-    return format_time(from_epoch(seconds))
+    """format_time(from_epoch(seconds)), in half the time: the worker writes one per output."""
+    # A UTC datetime's isoformat always ends in "+00:00".
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="milliseconds")[:-6] + "Z"

@@ -127,7 +127,8 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
 
     async def apply(profile: str, command: dict[str, Any]) -> None:
         """One command on one profile; the caller's current event is in its partition."""
-        result = step(profile, profiles.get(profile), command, rules, time.time())
+        # The store itself: Table.get reads a present key twice and calls a sensor.
+        result = step(profile, profiles.data.get(profile), command, rules, time.time())
         for kind, message in result.emit:
             await sender.send(
                 scores_out if kind == SCORE else changes_out, profile.encode(), message

@@ -28,7 +28,7 @@ def decoded(raw: bytes | None, what: str) -> dict[str, Any] | None:
 
 
 def epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(iso).timestamp()  # Python 3.11 reads a "Z" itself
 
 
 def scoring_event(stored: dict[str, Any]) -> ScoringEvent:

@@ -47,7 +47,7 @@ class Step:
 def step(
     profile: str, entry: dict[str, Any] | None, command: dict[str, Any], rules: Rules, now: float
 ) -> Step:
-    entry = dict(entry or {})
+    entry = entry or {}  # read only: the new value is always a new dict
     if "merged_into" in entry:
         # A straggler for a merged anonymous profile belongs to its lead.
         return Step(forward=[(entry["merged_into"], command)])
