@@ -212,3 +212,43 @@ def test_a_new_rules_version_is_taken_on_restart_without_losing_state(
     decayed = before["score"] * 2 ** (-(10 - 1) / 86_400)
     assert after["score"] == pytest.approx(decayed + 1, rel=1e-6)
     scores.close()
+
+
+def test_the_rocksdb_store_keeps_each_lead_across_a_restart(
+    tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """The production default store (the other tests use memory://): a restarted worker
+    reads its leads back from RocksDB, so new events add to them and a redelivered one
+    adds nothing."""
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES)
+    env = stage_env(
+        tmp_path / "var", kafka_bootstrap, topic_prefix,
+        LEADSCORE_RULES=str(rules), LEADSCORE_WORKER_STORE="rocksdb://",
+    )
+    t0 = time.time() - 600
+    paths = ["/pricing", "/blog", "/pricing", "/careers", "/", "/pricing", "/product"]
+    events = [
+        stored_event("page_view", t0 + 60 * i, lead=f"lead-r{i % 2}", properties={"url": p})
+        for i, p in enumerate(paths)
+    ]
+    first, later = events[:4], events[4:]
+    scores = TopicReader(kafka_bootstrap, topic_prefix + "lead-scores")
+
+    def scored(event: dict[str, Any]) -> None:
+        scores.until(lambda vs: any(v["event_id"] == event["event_id"] for v in vs), timeout=90)
+
+    with running_pipeline(env, ("worker",)):
+        produce(kafka_bootstrap, [topic_record(topic_prefix, e) for e in first])
+        scored(first[-1])
+    assert list((tmp_path / "var" / "worker").rglob("*.sst")) or list(
+        (tmp_path / "var" / "worker").rglob("CURRENT")
+    ), "no RocksDB files were written"
+    with running_pipeline(env, ("worker",)):
+        produce(kafka_bootstrap, [topic_record(topic_prefix, e) for e in [first[0], *later]])
+        for e in later:
+            scored(e)
+    latest = latest_by_lead(scores.messages)
+    expected = reference_scores(events, parse_rules(RULES))
+    assert {lead: latest[lead]["score"] for lead in expected} == pytest.approx(expected, rel=1e-9)
+    scores.close()
