@@ -1,8 +1,17 @@
 """A credit: points a rule gave (or took back) for one event, the unit of every explanation."""
 
 from dataclasses import dataclass
+from typing import Any, Final, cast
+
+try:  # a compile-time hint for mypyc (see Contribution); a no-op without mypy_extensions
+    from mypy_extensions import mypyc_attr
+except ImportError:  # pragma: no cover
+
+    def mypyc_attr(*args: object, **kwargs: object) -> Any:  # type: ignore[misc]
+        return lambda cls: cls
 
 
+@mypyc_attr(acyclic=True, free_list_len=1)
 @dataclass(slots=True, unsafe_hash=True)
 class Contribution:
     """`points` as credited at event time `at` (undecayed). Treat it as immutable.
@@ -11,6 +20,12 @@ class Contribution:
     earlier event pushed out of a cap window or a once_per slot. Its `at` is the time of
     the withdrawn credit and its `event_id` the id of the event that displaced it (the
     withdrawn event's own id is not kept, to keep states small).
+
+    Not tracked by the cyclic GC (mypyc `acyclic`): its fields are strings and numbers, so
+    it can never be part of a reference cycle, and an object per credit that the collector
+    need not traverse keeps its collections short. (The same holds for the other per-event
+    objects: StageChange, Update, LeadState and the logs; nothing the engine builds refers
+    back to them. A caller that made such an object part of a cycle would leak it.)
 
     Not `frozen=True`: a frozen dataclass's generated __init__ sets each field through
     object.__setattr__, and mypyc compiles only hand-written methods, so this class has
@@ -38,6 +53,7 @@ def credit(rule_id: str, points: float, event_id: str, at: float, displaced: boo
     return Contribution(rule_id, points, event_id, at, displaced)
 
 
+@mypyc_attr(acyclic=True)
 class CreditLog:
     """Credits booked since a state's per-rule sums were last folded, in booking order.
 
@@ -45,40 +61,51 @@ class CreditLog:
     its first `n` entries, a step appends in place only from the log's newest state, and a
     step from an older state branches off a copy. `half_life` is the one every entry is
     folded with (LeadState.fold), so folding later repeats book()'s arithmetic exactly.
-    Entries are kept as flat lists of their fields, not as Contribution objects: numbers
-    and strings are not tracked by the cyclic GC, so logged credits add no work to it.
+    Entries are kept as the credits' fields in one flat list, FIELDS per credit (rule_id,
+    points, at, event_id, displaced), not as Contribution objects: numbers and strings are
+    not tracked by the cyclic GC, and one list keeps a step's writes on a few cache lines.
     """
 
     def __init__(self, half_life: float) -> None:
         self.half_life = half_life
-        self.rule_ids: list[str] = []
-        self.points: list[float] = []
-        self.ats: list[float] = []
-        self.event_ids: list[str] = []
-        self.displaced: list[bool] = []
+        self.fields: list[object] = []
+
+    def rule_id(self, i: int) -> str:
+        return cast(str, self.fields[i * FIELDS])
+
+    def points(self, i: int) -> float:
+        return cast(float, self.fields[i * FIELDS + 1])
+
+    def at(self, i: int) -> float:
+        return cast(float, self.fields[i * FIELDS + 2])
 
     def entry(self, i: int) -> Contribution:
+        f, k = self.fields, i * FIELDS
         return Contribution(
-            self.rule_ids[i], self.points[i], self.event_ids[i], self.ats[i], self.displaced[i]
+            cast(str, f[k]),
+            cast(float, f[k + 1]),
+            cast(str, f[k + 3]),
+            cast(float, f[k + 2]),
+            cast(bool, f[k + 4]),
         )
+
+
+FIELDS: Final = 5
 
 
 def extend(log: CreditLog | None, n: int, credits: list[Contribution], h: float) -> CreditLog:
     """The log holding the first `n` entries of `log` (folded with `h`) and then `credits`."""
     if log is None:
         log = CreditLog(h)
-    elif len(log.rule_ids) != n:  # not the newest state of this log: branch off its view
+    elif len(log.fields) != n * FIELDS:  # not the newest state of this log: branch off
         branch = CreditLog(h)
-        branch.rule_ids = log.rule_ids[:n]
-        branch.points = log.points[:n]
-        branch.ats = log.ats[:n]
-        branch.event_ids = log.event_ids[:n]
-        branch.displaced = log.displaced[:n]
+        branch.fields = log.fields[: n * FIELDS]
         log = branch
+    fields = log.fields
     for c in credits:
-        log.rule_ids.append(c.rule_id)
-        log.points.append(c.points)
-        log.ats.append(c.at)
-        log.event_ids.append(c.event_id)
-        log.displaced.append(c.displaced)
+        fields.append(c.rule_id)
+        fields.append(c.points)
+        fields.append(c.at)
+        fields.append(c.event_id)
+        fields.append(c.displaced)
     return log

@@ -20,9 +20,17 @@ logged ids, ~4e-11 per lead, no longer counts as a repeat until the state is sav
 
 from hashlib import blake2b
 from math import floor
-from typing import Final
+from typing import Any, Final
 
 from scorer.limits import DEDUPE_BUCKET, DEDUPE_IDS, DEDUPE_PRUNE_AT, DIGEST_BYTES, ID_BYTES
+
+try:  # a compile-time hint for mypyc (see credits.py); a no-op without mypy_extensions
+    from mypy_extensions import mypyc_attr
+except ImportError:  # pragma: no cover
+
+    def mypyc_attr(*args: object, **kwargs: object) -> Any:  # type: ignore[misc]
+        return lambda cls: cls
+
 
 Seen = dict[int, str]
 _PRUNE_BYTES = DEDUPE_PRUNE_AT * ID_BYTES
@@ -93,6 +101,7 @@ def remember(seen: Seen, key: str, at: float, latest: float) -> Seen:
     return updated
 
 
+@mypyc_attr(acyclic=True)  # see credits.Contribution
 class IdLog:
     """Event ids applied since a state's `seen` map, in order, with their weeks (append-only)."""
 

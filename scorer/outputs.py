@@ -2,11 +2,21 @@
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from scorer.credits import Contribution
 from scorer.state import LeadState
 
+try:  # a compile-time hint for mypyc (see credits.py); a no-op without mypy_extensions
+    from mypy_extensions import mypyc_attr
+except ImportError:  # pragma: no cover
 
+    def mypyc_attr(*args: object, **kwargs: object) -> Any:  # type: ignore[misc]
+        return lambda cls: cls
+
+
+
+@mypyc_attr(acyclic=True)
 @dataclass(slots=True, unsafe_hash=True)
 class StageChange:
     """A stage change. Treat it as immutable (not frozen for speed: see Contribution)."""
@@ -38,6 +48,7 @@ class StageChange:
         self.rule_id = rule_id
 
 
+@mypyc_attr(acyclic=True, free_list_len=1)
 @dataclass(slots=True, unsafe_hash=True)
 class Update:
     """What one step returns. Treat it as immutable (not frozen for speed: see Contribution)."""

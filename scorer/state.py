@@ -24,6 +24,14 @@ from scorer.credits import Contribution, CreditLog, credit
 from scorer.dedupe import IdLog, view
 from scorer.limits import DIGEST_WIDTH, RECENT_CREDITS
 
+try:  # a compile-time hint for mypyc (see credits.py); a no-op without mypy_extensions
+    from mypy_extensions import mypyc_attr
+except ImportError:  # pragma: no cover
+
+    def mypyc_attr(*args: object, **kwargs: object) -> Any:  # type: ignore[misc]
+        return lambda cls: cls
+
+
 # Per capped rule: (last closed window index or None, {window index: credited times, sorted}).
 CapWindows = tuple[int | None, dict[int, tuple[float, ...]]]
 # The same, as the state holds it: one flat tuple of floats per capped rule,
@@ -37,6 +45,7 @@ NO_CLOSED: Final = float("-inf")
 _EXP2: Final = math.exp2
 
 
+@mypyc_attr(acyclic=True, free_list_len=1)  # see credits.Contribution
 @dataclass(slots=True)
 class LeadState:
     version: str = ""  # rules version this state was last computed under
@@ -120,14 +129,14 @@ class LeadState:
         self.credit_log, self.credited = None, 0
         if n == 0:
             return
-        h, rule_ids, credited, ats = log.half_life, log.rule_ids, log.points, log.ats
+        h = log.half_life
         sums, times = dict(self.sums_base), dict(self.sum_times_base)
         # One pass; each rule's running sum and time in a slot, written back once per rule.
         slots: dict[str, int] = {}
         values: list[float] = []
         sinces: list[float] = []
         for i in range(n):
-            rule_id, points, at = rule_ids[i], credited[i], ats[i]
+            rule_id, points, at = log.rule_id(i), log.points(i), log.at(i)
             j = slots.get(rule_id, -1)
             if j < 0:
                 slots[rule_id] = len(values)
