@@ -31,6 +31,7 @@ from streams.profile import SCORE, step
 from streams.routing import partition_of
 from streams.schedule import CrossingSchedule
 from streams.sending import Sender
+from streams.state_cache import StateCache
 from streams.tables import OutboxTable
 
 log = logging.getLogger("leadscore.worker")
@@ -116,6 +117,7 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
     profiles.use_outbox(app.outbox)
 
     sender = Sender(app.outbox)
+    states = StateCache()
 
     async def route(profile: str, command: dict[str, Any]) -> None:
         await sender.send(
@@ -128,7 +130,7 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
     async def apply(profile: str, command: dict[str, Any]) -> None:
         """One command on one profile; the caller's current event is in its partition."""
         # The store itself: Table.get reads a present key twice and calls a sensor.
-        result = step(profile, profiles.data.get(profile), command, rules, time.time())
+        result = step(profile, profiles.data.get(profile), command, rules, time.time(), states)
         for kind, message in result.emit:
             await sender.send(
                 scores_out if kind == SCORE else changes_out, profile.encode(), message

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scorer import (
+    LeadState,
     Rules,
     Update,
     advance,
@@ -25,6 +26,7 @@ from scorer import (
 )
 from streams import commands
 from streams.conversion import change_message, score_message, scoring_event
+from streams.state_cache import StateCache
 
 log = logging.getLogger("leadscore.worker")
 
@@ -42,16 +44,42 @@ class Step:
     forward: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (profile, cmd)
     reschedule: bool = False  # the profile's next decay crossing may have moved
     crossing: float | None = None  # ...to this time (None: no crossing ahead)
+    state: LeadState | None = None  # the state entry["state"] was written from
 
 
 def step(
-    profile: str, entry: dict[str, Any] | None, command: dict[str, Any], rules: Rules, now: float
+    profile: str,
+    entry: dict[str, Any] | None,
+    command: dict[str, Any],
+    rules: Rules,
+    now: float,
+    states: StateCache | None = None,
 ) -> Step:
-    entry = entry or {}  # read only: the new value is always a new dict
+    """`states`: decoded states to reuse, and to keep the new one in (streams/state_cache.py)."""
+    result = _step(profile, entry or {}, command, rules, now, states)
+    if states is not None and result.state is not None:
+        assert result.entry is not None  # noqa: S101 - _stored sets both
+        states.remember(profile, result.entry["state"], result.state)
+    return result
+
+
+def _step(
+    profile: str,
+    entry: dict[str, Any],  # read only: a new value is always a new dict
+    command: dict[str, Any],
+    rules: Rules,
+    now: float,
+    states: StateCache | None,
+) -> Step:
     if "merged_into" in entry:
         # A straggler for a merged anonymous profile belongs to its lead.
         return Step(forward=[(entry["merged_into"], command)])
-    state = state_from_dict(entry["state"]) if "state" in entry else new_state()
+    if "state" not in entry:
+        state = new_state()
+    elif states is None:
+        state = state_from_dict(entry["state"])
+    else:
+        state = states.decoded(profile, entry["state"])
     kind = command.get("kind")
     if kind == commands.EVENT:
         return _event(profile, entry, state, command["event"], rules)
@@ -123,4 +151,5 @@ def _stored(entry: dict[str, Any], update: Update, rules: Rules) -> Step:
         entry={**entry, "state": state_to_dict(update.state)},
         reschedule=True,
         crossing=next_crossing(update.state, rules),
+        state=update.state,
     )
