@@ -1,7 +1,7 @@
 """A credit: points a rule gave (or took back) for one event, the unit of every explanation."""
 
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any
 
 try:  # a compile-time hint for mypyc (see Contribution); a no-op without mypy_extensions
     from mypy_extensions import mypyc_attr
@@ -61,51 +61,21 @@ class CreditLog:
     its first `n` entries, a step appends in place only from the log's newest state, and a
     step from an older state branches off a copy. `half_life` is the one every entry is
     folded with (LeadState.fold), so folding later repeats book()'s arithmetic exactly.
-    Entries are kept as the credits' fields in one flat list, FIELDS per credit (rule_id,
-    points, at, event_id, displaced), not as Contribution objects: numbers and strings are
-    not tracked by the cyclic GC, and one list keeps a step's writes on a few cache lines.
+    (Contributions are not tracked by the cyclic GC, so logged ones add no work to it.)
     """
 
     def __init__(self, half_life: float) -> None:
         self.half_life = half_life
-        self.fields: list[object] = []
-
-    def rule_id(self, i: int) -> str:
-        return cast(str, self.fields[i * FIELDS])
-
-    def points(self, i: int) -> float:
-        return cast(float, self.fields[i * FIELDS + 1])
-
-    def at(self, i: int) -> float:
-        return cast(float, self.fields[i * FIELDS + 2])
-
-    def entry(self, i: int) -> Contribution:
-        f, k = self.fields, i * FIELDS
-        return Contribution(
-            cast(str, f[k]),
-            cast(float, f[k + 1]),
-            cast(str, f[k + 3]),
-            cast(float, f[k + 2]),
-            cast(bool, f[k + 4]),
-        )
-
-
-FIELDS: Final = 5
+        self.items: list[Contribution] = []
 
 
 def extend(log: CreditLog | None, n: int, credits: list[Contribution], h: float) -> CreditLog:
     """The log holding the first `n` entries of `log` (folded with `h`) and then `credits`."""
     if log is None:
         log = CreditLog(h)
-    elif len(log.fields) != n * FIELDS:  # not the newest state of this log: branch off
+    elif len(log.items) != n:  # not the newest state of this log: branch off its view
         branch = CreditLog(h)
-        branch.fields = log.fields[: n * FIELDS]
+        branch.items = log.items[:n]
         log = branch
-    fields = log.fields
-    for c in credits:
-        fields.append(c.rule_id)
-        fields.append(c.points)
-        fields.append(c.at)
-        fields.append(c.event_id)
-        fields.append(c.displaced)
+    log.items.extend(credits)
     return log

@@ -228,17 +228,32 @@ def _capped(
                     kept = row + (window, 1.0, t)
                     held += 1
                 else:  # drop windows too old to matter; remember the newest one dropped
-                    parts: list[float] = []
-                    i, held = 1, 0
+                    # Usually the kept windows are the row's tail (windows are appended in
+                    # time order): then one slice keeps them, without unboxing their times.
+                    i, held, first, tail = 1, 0, size, True
                     while i < size:
                         w, n = row[i], int(row[i + 1])
                         if w >= oldest:
-                            parts.extend(row[i : i + 2 + n])
+                            if first == size:
+                                first = i
                             held += 1
-                        elif w > closed:
-                            closed = w
+                        else:
+                            if first < size:
+                                tail = False  # a dropped window after a kept one
+                            if w > closed:
+                                closed = w
                         i += 2 + n
-                    kept = (closed, *parts, window, 1.0, t)
+                    if tail:
+                        kept = (closed,) + row[first:] + (window, 1.0, t)
+                    else:
+                        parts: list[float] = []
+                        i = 1
+                        while i < size:
+                            w, n = row[i], int(row[i + 1])
+                            if w >= oldest:
+                                parts.extend(row[i : i + 2 + n])
+                            i += 2 + n
+                        kept = (closed, *parts, window, 1.0, t)
                     held += 1
                 if held <= MAX_CAP_WINDOWS:
                     granted = copysign(min(abs(points), step.cap_points), points)

@@ -129,14 +129,15 @@ class LeadState:
         self.credit_log, self.credited = None, 0
         if n == 0:
             return
-        h = log.half_life
+        h, items = log.half_life, log.items
         sums, times = dict(self.sums_base), dict(self.sum_times_base)
         # One pass; each rule's running sum and time in a slot, written back once per rule.
         slots: dict[str, int] = {}
         values: list[float] = []
         sinces: list[float] = []
         for i in range(n):
-            rule_id, points, at = log.rule_id(i), log.points(i), log.at(i)
+            c = items[i]
+            rule_id, points, at = c.rule_id, c.points, c.at
             j = slots.get(rule_id, -1)
             if j < 0:
                 slots[rule_id] = len(values)
@@ -157,9 +158,7 @@ class LeadState:
         for rule_id, j in slots.items():
             sums[rule_id] = values[j]
             times[rule_id] = sinces[j]
-        recent = self.recent_base + tuple(
-            [log.entry(i) for i in range(max(n - RECENT_CREDITS, 0), n)]
-        )
+        recent = self.recent_base + tuple(items[max(n - RECENT_CREDITS, 0) : n])
         self.sums_base, self.sum_times_base = sums, times
         self.recent_base = recent[-RECENT_CREDITS:] if len(recent) > RECENT_CREDITS else recent
 
