@@ -48,8 +48,12 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration tests/e2e
 
+# The benchmarks need the broker: one is started here when none runs, and stopped after.
 bench: $(STAMP)
-	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@started=; if ! deploy/kafka/broker.sh status >/dev/null; then \
+	  deploy/kafka/broker.sh start || exit 1; started=1; fi; \
+	trap 'test -z "$$started" || deploy/kafka/broker.sh stop' EXIT; \
+	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 broker-start:
 	deploy/kafka/broker.sh start
