@@ -362,7 +362,9 @@ class _Settler:
 
     A wake-up of the loop (call_soon_threadsafe: a Handle and a write to its self-pipe)
     per acked record cost more than the rest of the ack; a produce response acks many
-    records at once, so the sender thread queues them and wakes the loop once."""
+    records at once, so the sender thread queues them and wakes the loop once. When the
+    loop drives the sender, an ack settles its request's future at once (that schedules
+    the waiting task; nothing runs inside the sender's step)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -371,15 +373,16 @@ class _Settler:
         self._scheduled = False
 
     def settle(self, future: asyncio.Future[None], exc: BaseException | None) -> None:
-        """Called on the sender thread (or any thread)."""
+        """Called on the sender thread, or on the loop's own."""
+        if threading.get_ident() == self._thread:  # the loop drives the sender
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                _settle(future, exc)
+            return
         self._ready.append((future, exc))
         if not self._scheduled:
             self._scheduled = True
             try:
-                if threading.get_ident() == self._thread:  # the loop drives the sender
-                    self._loop.call_soon(self._drain)
-                else:
-                    self._loop.call_soon_threadsafe(self._drain)
+                self._loop.call_soon_threadsafe(self._drain)
             except RuntimeError:  # the loop is closed: nobody waits for these any more
                 self._ready.clear()
 
