@@ -109,6 +109,10 @@ class IdLog:
         self.keys: list[str] = []  # event ids (not digests)
         self.weeks: list[int] = []
         self.at: dict[str, int] = {}  # id -> its position (ids in a view are distinct)
+        self.known: dict[int, str] | None = None  # position -> digest, where already taken
+
+    def key_digests(self) -> dict[int, str]:
+        return {} if self.known is None else self.known
 
 
 def logged(log: IdLog | None, n: int, key: str) -> bool:
@@ -119,8 +123,11 @@ def logged(log: IdLog | None, n: int, key: str) -> bool:
     return i < n
 
 
-def append(log: IdLog | None, n: int, key: str, week: int) -> IdLog:
-    """The log holding the first `n` entries of `log` and then the event id `key` (new)."""
+def append(log: IdLog | None, n: int, key: str, week: int, known: str = "") -> IdLog:
+    """The log holding the first `n` entries of `log` and then the event id `key` (new).
+
+    `known`: the id's digest if the caller already took it ("" if not).
+    """
     if log is None:
         log = IdLog()
     elif len(log.keys) != n:  # not the newest state of this log: branch off its view
@@ -128,6 +135,10 @@ def append(log: IdLog | None, n: int, key: str, week: int) -> IdLog:
     log.at[key] = n
     log.keys.append(key)
     log.weeks.append(week)
+    if known:
+        if log.known is None:
+            log.known = {}
+        log.known[n] = known
     return log
 
 
@@ -136,6 +147,8 @@ def _branch(log: IdLog, n: int) -> IdLog:
     out.keys = log.keys[:n]
     out.weeks = log.weeks[:n]
     out.at = {key: i for i, key in enumerate(out.keys)}
+    if log.known is not None:
+        out.known = {i: d for i, d in log.known.items() if i < n}
     return out
 
 
@@ -144,10 +157,11 @@ def view(seen: Seen, log: IdLog | None, n: int) -> Seen:
     if log is None or n == 0:
         return seen
     out = dict(seen)
-    keys, weeks = log.keys, log.weeks
+    keys, weeks, known = log.keys, log.weeks, log.key_digests()
     for i in range(n):
         week = weeks[i]
-        out[week] = out.get(week, "") + digest(keys[i])
+        d = known.get(i) if known else None
+        out[week] = out.get(week, "") + (digest(keys[i]) if d is None else d)
     return out
 
 

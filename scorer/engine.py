@@ -320,10 +320,10 @@ def _tipping_rule(added: list[Contribution], up: bool) -> str | None:
     return None if best is None else best.rule_id
 
 
-def _remember(s: LeadState, key: str, at: float) -> None:
-    """Add a new event id to s's applied ids (dedupe.remember's map, as base + log)."""
+def _remember(s: LeadState, eid: str, key: str, at: float) -> None:
+    """Add a new event id (digest `key` if taken) to s's applied ids (base + log)."""
     n = s.logged
-    s.id_log = append(s.id_log, n, key, bucket(at))
+    s.id_log = append(s.id_log, n, eid, bucket(at), key)
     s.logged = n + 1
     if (s.seen_base or n + 1 >= DEDUPE_PRUNE_AT) and held(s.seen_base, n + 1) >= DEDUPE_PRUNE_AT:
         s.seen = prune(s.seen, s.t_ref)
@@ -362,10 +362,13 @@ def _duplicate(state: LeadState) -> Update:
 def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     """The lead's state after `event`. A repeated event_id changes nothing (duplicate=True)."""
     eid = event.event_id
-    if logged(state.id_log, state.logged, eid) or (
-        state.seen_base and contains(state.seen_base, digest(eid))
-    ):
+    if logged(state.id_log, state.logged, eid):
         return _duplicate(state)
+    key = ""  # the id's digest, taken only to look among loaded ids (else when saved)
+    if state.seen_base:
+        key = digest(eid)
+        if contains(state.seen_base, key):
+            return _duplicate(state)
     t = event.at
     if not isfinite(t):
         raise ValueError(f"event {event.event_id!r} has no usable time: {t!r}")
@@ -442,7 +445,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
             boosts = [Contribution(fired.id, boost, eid, t, False)]
             s.score_ref = _credited(s.score_ref, s.t_ref, boosts, h)
             added += boosts
-    _remember(s, eid, t)
+    _remember(s, eid, key, t)
     contributions = tuple(added)
     if contributions:
         _log_credits(s, added, h)

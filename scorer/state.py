@@ -131,36 +131,28 @@ class LeadState:
             return
         h, items = log.half_life, log.items
         sums, times = dict(self.sums_base), dict(self.sum_times_base)
-        # One pass; each rule's running sum and time in a slot, written back once per rule.
-        slots: dict[str, int] = {}
-        values: list[float] = []
-        sinces: list[float] = []
-        for i in range(n):
-            c = items[i]
-            rule_id, points, at = c.rule_id, c.points, c.at
-            j = slots.get(rule_id, -1)
-            if j < 0:
-                slots[rule_id] = len(values)
-                held = times.get(rule_id)
-                if held is None:
-                    values.append(points)
-                    sinces.append(at)
-                    continue
-                values.append(sums[rule_id])
-                sinces.append(held)
-                j = len(values) - 1
-            since = sinces[j]
-            if at >= since:  # decay.add_credit, inline
-                values[j] = values[j] * _EXP2((since - at) / h) + points
-                sinces[j] = at
-            else:
-                values[j] = values[j] + points * _EXP2((at - since) / h)
-        for rule_id, j in slots.items():
-            sums[rule_id] = values[j]
-            times[rule_id] = sinces[j]
-        recent = self.recent_base + tuple(items[max(n - RECENT_CREDITS, 0) : n])
-        self.sums_base, self.sum_times_base = sums, times
-        self.recent_base = recent[-RECENT_CREDITS:] if len(recent) > RECENT_CREDITS else recent
+        if n <= _FEW:  # e.g. a state loaded, applied to and saved: ledger.book's own loop
+            for i in range(n):
+                c = items[i]
+                rule_id, points, at = c.rule_id, c.points, c.at
+                since = times.get(rule_id)
+                if since is None:
+                    sums[rule_id] = points
+                    times[rule_id] = at
+                elif at >= since:  # decay.add_credit, inline
+                    sums[rule_id] = sums[rule_id] * _EXP2((since - at) / h) + points
+                    times[rule_id] = at
+                else:
+                    sums[rule_id] = sums[rule_id] + points * _EXP2((at - since) / h)
+        else:
+            _fold_many(items, n, h, sums, times)
+        if n >= RECENT_CREDITS:
+            recent = tuple(items[n - RECENT_CREDITS : n])
+        else:
+            recent = self.recent_base + tuple(items[:n])
+            if len(recent) > RECENT_CREDITS:
+                recent = recent[-RECENT_CREDITS:]
+        self.sums_base, self.sum_times_base, self.recent_base = sums, times, recent
 
     @property
     def sums(self) -> dict[str, float]:
@@ -226,6 +218,42 @@ class LeadState:
             self.credit_log,
             self.credited,
         )
+
+
+_FEW: Final = 4  # logged credits folded one by one; more go through _fold_many's slots
+
+
+def _fold_many(
+    items: list[Contribution], n: int, h: float, sums: dict[str, float], times: dict[str, float]
+) -> None:
+    """LeadState.fold for many credits: each rule's running sum and time in a slot, written
+    back once per rule (the same arithmetic per rule, in the same order)."""
+    slots: dict[str, int] = {}
+    values: list[float] = []
+    sinces: list[float] = []
+    for i in range(n):
+        c = items[i]
+        rule_id, points, at = c.rule_id, c.points, c.at
+        j = slots.get(rule_id, -1)
+        if j < 0:
+            slots[rule_id] = len(values)
+            held = times.get(rule_id)
+            if held is None:
+                values.append(points)
+                sinces.append(at)
+                continue
+            values.append(sums[rule_id])
+            sinces.append(held)
+            j = len(values) - 1
+        since = sinces[j]
+        if at >= since:  # decay.add_credit, inline
+            values[j] = values[j] * _EXP2((since - at) / h) + points
+            sinces[j] = at
+        else:
+            values[j] = values[j] + points * _EXP2((at - since) / h)
+    for rule_id, j in slots.items():
+        sums[rule_id] = values[j]
+        times[rule_id] = sinces[j]
 
 
 def new_state() -> LeadState:
