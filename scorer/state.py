@@ -6,6 +6,13 @@ seen. Everything else is bookkeeping that makes the result independent of arriva
 per-rule sums for explanations. Every collection is bounded; see `limits.py`.
 
 Callers treat a LeadState as immutable: the engine copies before it changes anything.
+Two parts are shared between a lead's successive states as append-only logs, each state
+seeing a prefix of its own length: the ids applied since the state was loaded or pruned
+(dedupe.IdLog) and the credits booked since the per-rule sums were last folded
+(credits.CreditLog). A step appends in place only from a log's newest state and branches
+off a copy otherwise, so no state's value ever changes; reading `seen`, `sums`,
+`sum_times` or `recent` assembles the whole (reading the sums folds the logged credits
+into the state's own new dicts, a change of representation, not of value).
 
 Sums: each rule's sum is held as two numbers, its value in `sums` and the time that value
 is held at in `sum_times` (same keys). Thousands of states stay in memory in the stream
