@@ -110,6 +110,11 @@ class IdLog:
         self.weeks: list[int] = []
         self.at: dict[str, int] = {}  # id -> its position (ids in a view are distinct)
         self.known: dict[int, str] | None = None  # position -> digest, where already taken
+        # The last whole map built (view): over which base, for how many entries. Read-only,
+        # like every container of a state; the next view extends a copy of it.
+        self.built: dict[int, str] | None = None
+        self.built_base: dict[int, str] | None = None
+        self.built_n = 0
 
     def key_digests(self) -> dict[int, str]:
         return {} if self.known is None else self.known
@@ -156,12 +161,20 @@ def view(seen: Seen, log: IdLog | None, n: int) -> Seen:
     """The {week: digests} map of `seen` followed by the first `n` entries of `log`."""
     if log is None or n == 0:
         return seen
-    out = dict(seen)
+    built, start = log.built, 0
+    if built is not None and log.built_base is seen and log.built_n <= n:
+        if log.built_n == n:
+            return built
+        start = log.built_n
+        out = dict(built)  # a state saved after each step digests only its new ids
+    else:
+        out = dict(seen)
     keys, weeks, known = log.keys, log.weeks, log.key_digests()
-    for i in range(n):
+    for i in range(start, n):
         week = weeks[i]
         d = known.get(i) if known else None
         out[week] = out.get(week, "") + (digest(keys[i]) if d is None else d)
+    log.built, log.built_base, log.built_n = out, seen, n
     return out
 
 
