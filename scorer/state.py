@@ -195,8 +195,17 @@ class LeadState:
 
     @property
     def seen(self) -> dict[int, str]:
-        """Every applied id as {week: digests} (dedupe.py); a fresh dict when ids were logged."""
-        return view(self.seen_base, self.id_log, self.logged)
+        """Every applied id as {week: digests} (dedupe.py).
+
+        Once built (saving a state builds it), it becomes this state's own map and the log
+        is let go: a state kept after it is saved (the worker's cache) holds 6 bytes per id
+        again, not the logged ids themselves. The value is unchanged, like fold's.
+        """
+        if self.id_log is None or self.logged == 0:
+            return self.seen_base
+        whole = view(self.seen_base, self.id_log, self.logged)
+        self.seen_base, self.id_log, self.logged = whole, None, 0
+        return whole
 
     @seen.setter
     def seen(self, seen: dict[int, str]) -> None:
