@@ -18,7 +18,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Protocol
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
@@ -473,6 +473,9 @@ class _LoopDriver:
         self._handback = threading.Event()
         self._timer: asyncio.TimerHandle | asyncio.Handle | None = None
         self._soon = False  # _timer is a call_soon
+        # When a call_later _timer is due (loop time): uvloop hands back a plain Handle,
+        # without when(), for a delay that rounds to 0 ms.
+        self._timer_at = 0.0
         self._run_once = sender.run_once
         sender.run_once = self._thread_step  # Sender.run calls self.run_once() each turn
 
@@ -553,12 +556,11 @@ class _LoopDriver:
                         timer.cancel()
                     self._timer = loop.call_soon(self._step)
                     self._soon = True
-            elif timer is None or (not self._soon  # a call_later (uvloop's is no TimerHandle)
-                                   and cast(asyncio.TimerHandle, timer).when()
-                                   > loop.time() + self._linger):
+            elif timer is None or (not self._soon
+                                   and self._timer_at > loop.time() + self._linger):
                 if timer is not None:
                     timer.cancel()
-                self._timer = loop.call_later(self._linger, self._step)
+                self._later(loop, self._linger)
             return
         self._sender.wakeup()
 
@@ -587,7 +589,7 @@ class _LoopDriver:
             loop.remove_reader(self._selector_fd)
             return
         if not self._lock.acquire(blocking=False):
-            self._timer = loop.call_later(0.001, self._step)
+            self._later(loop, 0.001)
             return
         try:
             if not self._steady():
@@ -635,7 +637,11 @@ class _LoopDriver:
             self._timer = loop.call_soon(self._step)
             self._soon = True
         else:
-            self._timer = loop.call_later(min(delay, 1.0), self._step)
+            self._later(loop, min(delay, 1.0))
+
+    def _later(self, loop: asyncio.AbstractEventLoop, delay: float) -> None:
+        self._timer_at = loop.time() + delay
+        self._timer = loop.call_later(delay, self._step)
 
     def release(self) -> None:
         """Back to kafka-python's thread (close() calls it first, so the thread flushes;

@@ -7,8 +7,11 @@ import asyncio
 import json
 import socket
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
+import uvloop
 
 from collector.producer import DeliveryError, KafkaDelivery, Record, _Appender, _LoopDriver
 from tests.kafka_io import TopicReader
@@ -146,8 +149,12 @@ def test_a_lost_broker_connection_is_remade_and_requests_still_answered(
     assert got == {1000 * r + i for r in range(3) for i in range(50)}
 
 
+# uvloop is the collector's loop (uvicorn picks it): its call_later returns a plain Handle,
+# with no when(), for a delay that rounds to 0 ms.
+@pytest.mark.parametrize("run", [asyncio.run, uvloop.run], ids=["asyncio", "uvloop"])
 def test_while_the_loop_drives_no_request_waits_for_a_step_that_never_comes(
-    kafka_bootstrap: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+    kafka_bootstrap: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch,
+    run: Callable[[Coroutine[Any, Any, None]], None],
 ) -> None:
     """The loop steps kafka-python's sender only when a step can do something: a new batch
     on a partition that is not muted waits for its linger, a full batch goes at once, an
@@ -201,10 +208,40 @@ def test_while_the_loop_drives_no_request_waits_for_a_step_that_never_comes(
             assert max(full) < 0.5
             assert delivery._driver is not None and delivery._driver.loop is loop
 
-        asyncio.run(main())
+        run(main())
     finally:
         delivery.close()
     reader = TopicReader(kafka_bootstrap, topic)
     reader.until(lambda values: len({v["n"] for _, v in reader.messages}) >= len(sent) + 1)
     reader.close()
     assert {v["n"] for k, v in reader.messages if k not in ("probe", "warm")} == set(sent)
+
+
+def test_a_new_batch_while_a_step_is_due_within_a_millisecond_under_uvloop(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """A step that ends due again in under ~0.5 ms leaves uvloop's plain Handle (no when())
+    as the pending timer; a request that then makes a new batch was answered with a 500
+    (AttributeError in the collector's `make bench` run). It must be delivered, promptly."""
+    topic = topic_prefix + "delivery-uvloop-timer"
+    delivery = KafkaDelivery(kafka_bootstrap)
+    try:
+        delivery.deliver([Record(topic, "warm", b'{"n": -1}')])
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            await _until_driven(delivery, topic)
+            await asyncio.sleep(0.05)  # the probe's batch answered: its partition unmuted
+            driver = delivery._driver
+            assert driver is not None
+            if driver._timer is not None:
+                driver._timer.cancel()
+            driver._later(loop, 0.0001)  # as _step schedules a step due in 0.1 ms
+            assert not hasattr(driver._timer, "when")  # uvloop's call_soon-like Handle
+            started = time.monotonic()
+            await delivery.deliver_async([Record(topic, "after", _value(7))])
+            assert time.monotonic() - started < 0.5
+
+        uvloop.run(main())
+    finally:
+        delivery.close()
