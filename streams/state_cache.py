@@ -10,8 +10,10 @@ worker, or evicted here) is decoded as before.
 A state handed back is the one `apply_event` returned, before the dict's rounding (cap
 and counter times in whole milliseconds from t_ref, per-rule explanation sums to nine
 decimals); the score itself and t_ref are stored exactly, so scores, stages and crossing
-times are the same either way. States are never modified (the scorer is pure), so
-holding one is safe. At most `size` profiles are kept, the least recently applied
+times are the same either way (unless a time sits within a float rounding of a cap or
+trigger window's edge, where the decoded millisecond could fall on the other side:
+the kept state is then the exact one). States are never modified (the scorer is pure),
+so holding one is safe. At most `size` profiles are kept, the least recently applied
 dropped first.
 """
 
