@@ -26,6 +26,22 @@ def add_credit(
     return value + points * math.exp2((at - since) / half_life), since
 
 
+def credit_rule(
+    sums: dict[str, float], times: dict[str, float], rule_id: str, points: float, at: float,
+    half_life: float,
+) -> None:
+    """add_credit on a rule's entry in per-rule sums and their reference times, in place."""
+    since = times.get(rule_id)
+    if since is None:
+        sums[rule_id] = points
+        times[rule_id] = at
+    elif at >= since:
+        sums[rule_id] = sums[rule_id] * math.exp2((since - at) / half_life) + points
+        times[rule_id] = at
+    else:
+        sums[rule_id] = sums[rule_id] + points * math.exp2((at - since) / half_life)
+
+
 def crossing_time(value: float, since: float, threshold: float, half_life: float) -> float | None:
     """When `value` (held at `since`) decays down to `threshold`: since + H * log2(value/threshold).
 

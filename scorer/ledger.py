@@ -9,7 +9,7 @@ from math import exp2
 from typing import Any
 
 from scorer.credits import Contribution
-from scorer.decay import add_credit, crossing_time, value_at
+from scorer.decay import add_credit, credit_rule, crossing_time, value_at
 from scorer.fit import evaluate
 from scorer.outputs import StageChange, Update
 from scorer.rules import Rules
@@ -93,17 +93,9 @@ def book(s: LeadState, added: list[Contribution], rules: Rules) -> None:
     h, ref, score = rules.half_life, s.t_ref, s.score_ref
     sums, times = dict(s.sums), dict(s.sum_times)
     for c in added:
-        points, at, rule_id = c.points, c.at, c.rule_id
+        points, at = c.points, c.at
         score += points if at == ref else points * exp2((at - ref) / h)
-        since = times.get(rule_id)
-        if since is None:
-            sums[rule_id] = points
-            times[rule_id] = at
-        elif at >= since:  # decay.add_credit, inline
-            sums[rule_id] = sums[rule_id] * exp2((since - at) / h) + points
-            times[rule_id] = at
-        else:
-            sums[rule_id] = sums[rule_id] + points * exp2((at - since) / h)
+        credit_rule(sums, times, c.rule_id, points, at, h)
     s.score_ref, s.sums, s.sum_times = score, sums, times
 
 

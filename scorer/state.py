@@ -28,6 +28,7 @@ from math import exp2
 from typing import Any, Final
 
 from scorer.credits import Contribution, CreditLog, credit
+from scorer.decay import credit_rule
 from scorer.dedupe import IdLog, view
 from scorer.limits import DIGEST_WIDTH, RECENT_CREDITS
 
@@ -138,19 +139,10 @@ class LeadState:
             return
         h, items = log.half_life, log.items
         sums, times = dict(self.sums_base), dict(self.sum_times_base)
-        if n <= _FEW:  # e.g. a state loaded, applied to and saved: ledger.book's own loop
+        if n <= _FEW:  # e.g. a state loaded, applied to and saved: book's own step per credit
             for i in range(n):
                 c = items[i]
-                rule_id, points, at = c.rule_id, c.points, c.at
-                since = times.get(rule_id)
-                if since is None:
-                    sums[rule_id] = points
-                    times[rule_id] = at
-                elif at >= since:  # decay.add_credit, inline
-                    sums[rule_id] = sums[rule_id] * _EXP2((since - at) / h) + points
-                    times[rule_id] = at
-                else:
-                    sums[rule_id] = sums[rule_id] + points * _EXP2((at - since) / h)
+                credit_rule(sums, times, c.rule_id, c.points, c.at, h)
         else:
             _fold_many(items, n, h, sums, times)
         if n >= RECENT_CREDITS:
