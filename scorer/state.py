@@ -24,7 +24,7 @@ import math
 from binascii import a2b_base64, b2a_base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from math import exp2
+from math import copysign, exp2, floor
 from typing import Any, Final
 
 from scorer.credits import Contribution, CreditLog, credit
@@ -282,17 +282,76 @@ def new_state() -> LeadState:
 # ("d" ids with 11-character digests, "c" windows keyed by strings) still load.
 
 
+# round() called from compiled code is a generic call of the builtin (its __round__ looked up
+# and bound on every call, and round(x, 9) formats and parses decimal digits): ~2-4k
+# instructions, several per saved state. These give the same results natively.
+_TWO52: Final = 2.0**52
+_ROUND9_BELOW: Final = 2.0**52 / 1e9  # |v| * 1e9 and its integer part exact as doubles
+_HALF_ULP: Final = 2.3e-16  # > 2**-53, the relative rounding error of a product
+
+
+def _round_int(x: float) -> int:
+    """round(x): the nearest integer, halves to even (exact: x - floor(x) is exact here)."""
+    a = abs(x)
+    if not a < _TWO52:
+        return round(x)  # huge, infinite or NaN: round's own result or error
+    f = floor(a)
+    d = a - float(f)
+    if d > 0.5 or (d == 0.5 and f & 1):
+        f += 1
+    return -f if x < 0.0 else f
+
+
+def _round9(v: float) -> float:
+    """round(v, 9), bit for bit: the double nearest the nearest multiple of 1e-9 to v.
+
+    round(v, 9) is correctly rounded (dtoa): v's exact value rounded to 9 decimals, halves
+    to even, then read back as the nearest double. r / 1e9 with the integer r exact is that
+    same nearest double. The product p = |v| * 1e9 is within 2**-53 * p of the exact one, so
+    unless p's fraction is that close to a half, the exact product rounds to the same r;
+    if it is, round() decides.
+    """
+    a = abs(v)
+    if a < _ROUND9_BELOW:
+        p = a * 1e9
+        f = float(floor(p))
+        d = p - f  # exact
+        if abs(d - 0.5) > p * _HALF_ULP:
+            return copysign((f + 1.0 if d > 0.5 else f) / 1e9, v)
+    return round(v, 9)
+
+
 def _recent_to_list(recent: tuple[Contribution, ...]) -> list[list[Any]]:
-    """Credits grouped per (event, time): [event_id, at, (1 if displaced,) rule, points, ...]."""
-    groups: dict[tuple[str, float, bool], list[Any]] = {}
+    """Credits grouped per (event, time): [event_id, at, (1 if displaced,) rule, points, ...].
+
+    Groups in the order they first appear. There are at most RECENT_CREDITS credits, so a
+    group is found by comparing with each group's first credit (no tuple keys to hash), and
+    usually it is the previous credit's group (an event's credits are booked together).
+    """
+    firsts: list[Contribution] = []
+    rows: list[list[Any]] = []
+    row: list[Any] = []
+    last: Contribution | None = None
     for c in recent:
-        row = groups.get((c.event_id, c.at, c.displaced))
-        if row is None:
-            row = groups[c.event_id, c.at, c.displaced] = (
-                [c.event_id, c.at, 1] if c.displaced else [c.event_id, c.at]
-            )
-        row += (c.rule_id, c.points)
-    return list(groups.values())
+        eid, at, displaced = c.event_id, c.at, c.displaced
+        if last is None or not (
+            eid == last.event_id and at == last.at and displaced == last.displaced
+        ):
+            found = -1
+            for j, first in enumerate(firsts):
+                if eid == first.event_id and at == first.at and displaced == first.displaced:
+                    found = j
+                    break
+            if found < 0:
+                row = [eid, at, 1] if displaced else [eid, at]
+                rows.append(row)
+                firsts.append(c)
+            else:
+                row = rows[found]
+        row.append(c.rule_id)
+        row.append(c.points)
+        last = c
+    return rows
 
 
 def _recent_from_list(rows: list[list[Any]]) -> tuple[Contribution, ...]:
@@ -319,13 +378,19 @@ def state_to_dict(s: LeadState) -> dict[str, Any]:
     if s.sums:
         # Per-rule sums are written as of t_ref, one number each, with nine decimals: they
         # only explain the score, which is kept exact.
-        at = s.sum_times
-        out["r"] = {rule: round(v * exp2((at[rule] - t_ref) / h), 9) for rule, v in s.sums.items()}
+        # (A rule credited at t_ref needs no decay: exp2(0.0) is 1.0.)
+        sums, at = s.sums, s.sum_times
+        r: dict[str, float] = {}
+        for rule, v in sums.items():
+            since = at[rule]
+            r[rule] = _round9(v if since == t_ref else v * exp2((since - t_ref) / h))
+        out["r"] = r
     seen = s.seen
     if seen:
         ids: list[Any] = []
         for week, joined in seen.items():
-            ids += (week, b2a_base64(joined.encode("latin-1"), newline=False).decode("ascii"))
+            ids.append(week)
+            ids.append(b2a_base64(joined.encode("latin-1"), newline=False).decode("ascii"))
         out["i"] = ids
     if s.caps:
         windows: dict[str, list[Any]] = {}
@@ -333,16 +398,20 @@ def state_to_dict(s: LeadState) -> dict[str, Any]:
             closed, i, size = flat[0], 1, len(flat)
             row: list[Any] = [None if closed == NO_CLOSED else int(closed)]
             while i < size:
-                n = int(flat[i + 1])
-                row += (int(flat[i]), [round((t_ref - t) * 1000) for t in flat[i + 2 : i + 2 + n]])
-                i += 2 + n
+                end = i + 2 + int(flat[i + 1])
+                ms: list[int] = []
+                for j in range(i + 2, end):
+                    ms.append(_round_int((t_ref - flat[j]) * 1000))
+                row.append(int(flat[i]))
+                row.append(ms)
+                i = end
             windows[rule] = row
         out["w"] = windows
     if s.once:
         out["o"] = s.once
     if s.counters:
         out["k"] = {
-            trigger: [round((t_ref - t) * 1000) for t in times]
+            trigger: [_round_int((t_ref - t) * 1000) for t in times]
             for trigger, times in s.counters.items()
         }
     if s.recent:
