@@ -11,10 +11,10 @@ pruned, and the ids applied since, in an `IdLog` shared by the lead's successive
 The log is append-only: a state sees its first `n` entries, and a step appends to it in
 place only when that state is the log's newest (len == n), so no earlier state's view
 changes; a step from an older state copies its view first. The log keeps the event ids
-themselves and their weeks; their digests are taken when the whole map is needed (saving
-the state, merging, pruning). Adding an id then costs an append and a dict entry, with no
-copy of the week map or of a week's string and no hash of the id while the state is only
-applied to. (A logged id is matched exactly, so a 48-bit digest collision between two
+themselves, one dict entry each, and their weeks as runs; their digests are taken when the
+whole map is needed (saving the state, merging, pruning). Adding an id then costs one dict
+entry, with no copy of the week map or of a week's string and no hash of the id while the
+state is only applied to. (A logged id is matched exactly, so a 48-bit digest collision between two
 logged ids, ~4e-11 per lead, no longer counts as a repeat until the state is saved.)
 """
 
@@ -103,12 +103,17 @@ def remember(seen: Seen, key: str, at: float, latest: float) -> Seen:
 
 @mypyc_attr(acyclic=True)  # see credits.Contribution
 class IdLog:
-    """Event ids applied since a state's `seen` map, in order, with their weeks (append-only)."""
+    """Event ids applied since a state's `seen` map, in order, with their weeks (append-only).
+
+    One dict holds the ids: id -> position, in insertion order, which is position order
+    (ids in a view are distinct). Weeks are kept as runs, [position, week, ...], a pair
+    only where the week changes. So a step adds one dict entry, and the log holds no list
+    per id for the cyclic GC to traverse (a dict of strings and ints is not tracked).
+    """
 
     def __init__(self) -> None:
-        self.keys: list[str] = []  # event ids (not digests)
-        self.weeks: list[int] = []
-        self.at: dict[str, int] = {}  # id -> its position (ids in a view are distinct)
+        self.at: dict[str, int] = {}  # event id (not digest) -> its position
+        self.runs: list[int] = []  # [first position, week, ...]: the week of each position on
         self.known: dict[int, str] | None = None  # position -> digest, where already taken
         # The last whole map built (view): over which base, for how many entries. Read-only,
         # like every container of a state; the next view extends a copy of it.
@@ -135,11 +140,13 @@ def append(log: IdLog | None, n: int, key: str, week: int, known: str = "") -> I
     """
     if log is None:
         log = IdLog()
-    elif len(log.keys) != n:  # not the newest state of this log: branch off its view
+    elif len(log.at) != n:  # not the newest state of this log: branch off its view
         log = _branch(log, n)
     log.at[key] = n
-    log.keys.append(key)
-    log.weeks.append(week)
+    runs = log.runs
+    if not runs or runs[-1] != week:
+        runs.append(n)
+        runs.append(week)
     if known:
         if log.known is None:
             log.known = {}
@@ -149,9 +156,17 @@ def append(log: IdLog | None, n: int, key: str, week: int, known: str = "") -> I
 
 def _branch(log: IdLog, n: int) -> IdLog:
     out = IdLog()
-    out.keys = log.keys[:n]
-    out.weeks = log.weeks[:n]
-    out.at = {key: i for i, key in enumerate(out.keys)}
+    at = out.at
+    for key, i in log.at.items():  # position order
+        if i >= n:
+            break
+        at[key] = i
+    runs, kept = log.runs, out.runs
+    for r in range(0, len(runs), 2):
+        if runs[r] >= n:
+            break
+        kept.append(runs[r])
+        kept.append(runs[r + 1])
     if log.known is not None:
         out.known = {i: d for i, d in log.known.items() if i < n}
     return out
@@ -169,11 +184,18 @@ def view(seen: Seen, log: IdLog | None, n: int) -> Seen:
         out = dict(built)  # a state saved after each step digests only its new ids
     else:
         out = dict(seen)
-    keys, weeks, known = log.keys, log.weeks, log.key_digests()
-    for i in range(start, n):
-        week = weeks[i]
+    runs, known = log.runs, log.key_digests()
+    r, size, week = 0, len(runs), 0
+    for key, i in log.at.items():  # position order
+        if i >= n:
+            break
+        while r < size and runs[r] <= i:
+            week = runs[r + 1]
+            r += 2
+        if i < start:
+            continue
         d = known.get(i) if known else None
-        out[week] = out.get(week, "") + (digest(keys[i]) if d is None else d)
+        out[week] = out.get(week, "") + (digest(key) if d is None else d)
     log.built, log.built_base, log.built_n = out, seen, n
     return out
 
