@@ -17,8 +17,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
@@ -41,8 +40,10 @@ MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 _READY = TransactionState.READY
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
+    """One Kafka record to deliver (a NamedTuple: made per event, cheaper than a frozen
+    dataclass)."""
+
     topic: str
     key: str
     value: bytes
@@ -82,6 +83,7 @@ class KafkaDelivery:
         # One per event loop (tests run several): acks cross from the sender thread here.
         self._settlers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Settler] = (
             weakref.WeakKeyDictionary())
+        self._last_settler: _Settler | None = None
         self._append: _Appender | _Sending | None = None
         self._buffer = _Budget(MAX_BUFFERED_BYTES)
         self._driver: _LoopDriver | None = None
@@ -143,11 +145,12 @@ class KafkaDelivery:
         driver = self._driver
         if driver is not None and driver.loop is not loop:
             driver.want(loop)
-        request = _Request(loop.create_future(), len(records), size, buffer,
-                           self._settler(loop).settle)
+        settler = self._settler(loop)
+        request = _Request(loop.create_future(), len(records), size, buffer, settler.settle)
         # Past the deadline the client gets a 503; the records may still land later (a
         # retry then carries the same event_id, which the pipeline deduplicates).
-        timer = loop.call_later(ACK_TIMEOUT_S, _expire, request.done)
+        deadlines = settler.deadlines
+        waiting = deadlines.add(request.done)
         send = self._appender(producer)
         appended = 0
         try:
@@ -160,7 +163,7 @@ class KafkaDelivery:
             log.warning("kafka did not acknowledge: %r", exc)
             raise DeliveryError(str(exc) or type(exc).__name__) from exc
         finally:
-            timer.cancel()
+            deadlines.done(waiting)
             if appended < len(records):  # those never reached kafka-python: never resolve
                 buffer.resolved(request, len(records) - appended)
 
@@ -168,14 +171,21 @@ class KafkaDelivery:
                records: Sequence[Record]) -> list[tuple[bytes, int]] | None:
         """Each record's key bytes and partition (kafka-python's default for a keyed
         record), or None when a topic's metadata is not known yet."""
-        partitions_of = self._partitions.of
+        cache = self._partitions
+        routes = cache.routes_for(producer)
         routed = []
         for r in records:
-            partitions = partitions_of(producer, r.topic)
-            if partitions is None:
-                return None
-            key = r.key.encode()
-            routed.append((key, partitions[key_hash(key) % len(partitions)]))
+            known = routes.get((r.topic, r.key))
+            if known is None:
+                partitions = cache.of(producer, r.topic)
+                if partitions is None:
+                    return None
+                key = r.key.encode()
+                known = (key, partitions[key_hash(key) % len(partitions)])
+                if len(routes) >= _MAX_ROUTES:
+                    routes.clear()
+                routes[(r.topic, r.key)] = known
+            routed.append(known)
         return routed
 
     def _appender(self, producer: KafkaProducer) -> _Appender | _Sending:
@@ -187,9 +197,13 @@ class KafkaDelivery:
         return appender
 
     def _settler(self, loop: asyncio.AbstractEventLoop) -> _Settler:
+        last = self._last_settler  # the loop of nearly every call: no weak-dict lookup
+        if last is not None and last.loop is loop:
+            return last
         settler = self._settlers.get(loop)
         if settler is None:
             settler = self._settlers[loop] = _Settler(loop)
+        self._last_settler = settler
         return settler
 
     def ready(self) -> bool:
@@ -275,14 +289,27 @@ class _Partitions:
     def __init__(self) -> None:
         self._source: object = None
         self._topics: dict[str, list[int]] = {}
+        # (topic, key) -> (key bytes, partition), for the same metadata as _topics
+        self._routes: dict[tuple[str, str], tuple[bytes, int]] = {}
 
-    def of(self, producer: KafkaProducer, topic: str) -> list[int] | None:
+    def _check(self, producer: KafkaProducer) -> Any:
         metadata = getattr(producer, "_metadata", None)
-        if metadata is None:
-            return None
         source = getattr(metadata, "_partitions", None)
         if source is not self._source:
-            self._source, self._topics = source, {}
+            self._source, self._topics, self._routes = source, {}, {}
+        return metadata
+
+    def routes_for(self, producer: KafkaProducer) -> dict[tuple[str, str], tuple[bytes, int]]:
+        """Records' routes known under the producer's current metadata (a new dict, not
+        kept, for metadata without the partition map)."""
+        self._check(producer)
+        return self._routes if self._source is not None else {}
+
+    def of(self, producer: KafkaProducer, topic: str) -> list[int] | None:
+        metadata = self._check(producer)
+        if metadata is None:
+            return None
+        source = self._source
         partitions = self._topics.get(topic)
         if partitions is None:
             found = metadata.partitions_for_topic(topic)
@@ -353,6 +380,10 @@ class _Sending:
         return self.producer.send(topic, key=key, value=value, partition=partition)
 
 
+# Routes remembered per metadata version: a visitor's records share a key; a flood of
+# new keys starts the map over rather than growing it.
+_MAX_ROUTES = 65_536
+
 # A record batch's header and one record's own framing, with room to spare.
 _RECORD_OVERHEAD = 1024
 
@@ -367,10 +398,11 @@ class _Settler:
     the waiting task; nothing runs inside the sender's step)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        self.loop = self._loop = loop
         self._thread = threading.get_ident()  # made on the loop's thread (deliver_async)
         self._ready: deque[tuple[asyncio.Future[None], BaseException | None]] = deque()
         self._scheduled = False
+        self.deadlines = _Deadlines(loop)
 
     def settle(self, future: asyncio.Future[None], exc: BaseException | None) -> None:
         """Called on the sender thread, or on the loop's own."""
@@ -392,6 +424,75 @@ class _Settler:
         ready = self._ready
         while ready:
             _settle(*ready.popleft())
+
+
+class _Deadlines:
+    """Each request's answer deadline on one loop, with one timer for all of them.
+
+    A `call_later` and a `cancel` per request cost more than they seem on uvloop: each
+    allocates, starts, stops and closes a libuv timer. Every request waits the same
+    ACK_TIMEOUT_S, so deadlines arrive in order and a queue holds them; one timer runs at
+    most every `_GRAIN` s and fails the requests whose time is up and still wait. A
+    request is failed between ACK_TIMEOUT_S - 2 x _GRAIN and ACK_TIMEOUT_S after it
+    started, as soon as the loop runs: the answer still comes within ACK_TIMEOUT_S.
+    The queue holds numbers, not futures (a future kept alive for seconds after its
+    answer made the cyclic GC run ten times as often); a request that ends says `done`.
+    A deadline earlier than the last one queued (ACK_TIMEOUT_S changed, as tests do)
+    gets its own timer."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._dues: deque[float] = deque()
+        self._numbers: deque[int] = deque()
+        self._waiting: dict[int, asyncio.Future[None]] = {}
+        self._last = 0
+        self._timer: asyncio.TimerHandle | asyncio.Handle | None = None
+
+    def add(self, future: asyncio.Future[None]) -> int:
+        """Fail `future` at its deadline unless `done` comes first; its number for `done`."""
+        timeout = ACK_TIMEOUT_S
+        grain = min(_GRAIN, timeout / 4)
+        loop = self._loop
+        due = loop.time() + timeout - 2 * grain
+        dues = self._dues
+        number = self._last = self._last + 1
+        self._waiting[number] = future
+        if dues and due < dues[-1]:
+            loop.call_at(due + grain, self._expire_one, number)
+            return number
+        dues.append(due)
+        self._numbers.append(number)
+        if self._timer is None:
+            self._timer = loop.call_at(due + grain, self._expire, grain)
+        return number
+
+    def done(self, number: int) -> None:
+        self._waiting.pop(number, None)
+
+    def _expire_one(self, number: int) -> None:
+        future = self._waiting.pop(number, None)
+        if future is not None:
+            _expire(future)
+
+    def _expire(self, grain: float) -> None:
+        self._timer = None
+        loop = self._loop
+        dues, numbers, waiting = self._dues, self._numbers, self._waiting
+        now = loop.time()
+        while dues:
+            due = dues[0]
+            if due > now:
+                # Not before `grain` from now: under load the head changes every request.
+                self._timer = loop.call_at(due + grain, self._expire, grain)
+                return
+            dues.popleft()
+            future = waiting.pop(numbers.popleft(), None)
+            if future is not None:
+                _expire(future)
+
+
+# How late past its queued deadline a request may be failed (see _Deadlines).
+_GRAIN = 0.05
 
 
 def _partition(producer: KafkaProducer, topic: str, key: bytes) -> int:

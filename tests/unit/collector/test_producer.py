@@ -224,3 +224,44 @@ def test_records_that_never_reached_the_producer_free_their_share() -> None:
 
     asyncio.run(main())
     assert delivery._buffer.used == 0
+
+
+def test_each_request_fails_by_its_own_deadline_and_answered_ones_never(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One timer keeps every request's deadline (`_Deadlines`): each unanswered request is
+    failed within ACK_TIMEOUT_S of its own start and not much earlier, an answered one is
+    never failed after it, and one with an earlier deadline than those queued (the
+    timeout changed) does not wait for them."""
+    monkeypatch.setattr(producer_module, "ACK_TIMEOUT_S", 0.4)
+    fake = FakeProducer()
+    delivery = delivery_with(fake)
+    grain = min(producer_module._GRAIN, 0.4 / 4)
+
+    async def unanswered(delay: float) -> float:
+        await asyncio.sleep(delay)
+        started = time.monotonic()
+        with pytest.raises(DeliveryError, match="no acknowledgement"):
+            await delivery.deliver_async([Record("t", "a", b"{}")])
+        return time.monotonic() - started
+
+    async def answered() -> None:
+        task = asyncio.ensure_future(delivery.deliver_async([Record("t", "b", b"{}")]))
+        while not any(key == b"b" for _, key, _, _ in fake.sent):
+            await asyncio.sleep(0)
+        fake.futures[-1].success(None)
+        await task  # answered at once; its deadline passes later with nothing to do
+
+    async def main() -> tuple[list[float], float]:
+        waits = asyncio.gather(*(unanswered(i * 0.003) for i in range(30)), answered())
+        await asyncio.sleep(0.1)
+        monkeypatch.setattr(producer_module, "ACK_TIMEOUT_S", 0.15)
+        early = await unanswered(0)
+        results = await waits
+        await asyncio.sleep(0.45)  # past the answered request's deadline
+        assert not delivery._settler(asyncio.get_running_loop()).deadlines._waiting
+        return results[:-1], early
+
+    waited, early = asyncio.run(main())
+    assert all(0.4 - 2 * grain - 0.01 <= w <= 0.4 + 0.1 for w in waited), waited
+    assert 0.15 - 2 * min(producer_module._GRAIN, 0.15 / 4) - 0.01 <= early <= 0.15 + 0.1, early
