@@ -12,9 +12,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from collector.auth import is_valid, key_from_headers
+from collector.auth import is_valid, key_from_headers, known_keys
 from collector.config import CollectorConfig
 from collector.cors import OriginPolicy
 from collector.dispatch import Dispatcher
@@ -24,7 +24,7 @@ from collector.errors import field_errors
 from collector.intake import BODY_KEY_FIELD, Intake, parse_batch
 from collector.limits import MAX_BATCH_EVENTS, RETRY_AFTER_S
 from collector.metrics import CONTENT_TYPE_LATEST, Metrics
-from collector.observe import Observe
+from collector.observe import Direct, Observe, internal_error
 from collector.producer import Delivery, DeliveryError
 from collector.proxies import TrustedProxies
 from collector.ratelimit import TokenBuckets, retry_after
@@ -79,14 +79,19 @@ class CollectorApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def _direct(handler: Handler) -> ASGIApp:
-    """A route handler as plain ASGI: the Request is made here, Refused answered here."""
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+def _direct(handler: Handler) -> Direct:
+    """A route handler as plain ASGI: the Request is made here, Refused and errors are
+    answered here; it returns the status it answered with (for Observe's metrics)."""
+    async def app(scope: Scope, receive: Receive, send: Send) -> int:
         try:
             response = await handler(Request(scope, receive))
         except Refused as exc:
             response = exc.response
+        except Exception:
+            log.exception("error in %s", scope["path"])
+            response = internal_error()
         await response(scope, receive, send)
+        return response.status_code
     return app
 
 
@@ -101,9 +106,13 @@ def create_app(
     origins = OriginPolicy(config.cors_origins)
     proxies = TrustedProxies(config.trusted_proxies)
     key_buckets, ip_buckets = TokenBuckets(config.key_limit), TokenBuckets(config.ip_limit)
-    direct: dict[str, ASGIApp] = {}
+    key_limited, ip_limited = key_buckets.enabled, ip_buckets.enabled
+    direct: dict[str, Direct] = {}
+    valid_keys = known_keys(write_keys)
 
     def limit(buckets: TokenBuckets, name: str, scope: str) -> None:
+        if not buckets.enabled:
+            return
         wait = buckets.take(name)
         if wait > 0:
             metrics.rate_limited(scope).inc()
@@ -114,7 +123,8 @@ def create_app(
         """IP limit, body, write key, origin, key limit: everything before intake."""
         received_at = datetime.now(UTC)
         ip = proxies.client_ip(request.scope)
-        limit(ip_buckets, ip or "-", "ip")
+        if ip_limited:
+            limit(ip_buckets, ip or "-", "ip")
         headers = header_map(request)
         try:
             body, size = await read_json(request, headers)
@@ -123,12 +133,13 @@ def create_app(
         key = key_from_headers(headers) or request.query_params.get(BODY_KEY_FIELD)
         if key is None and isinstance(body, dict) and isinstance(body.get(BODY_KEY_FIELD), str):
             key = body[BODY_KEY_FIELD]
-        if not is_valid(key, write_keys):
+        if not is_valid(key, valid_keys):
             raise Refused(_error(401, "unauthorized", "missing or unknown write key"))
         origin = headers.get("origin")
         if origin and not origins.allows(key, origin):
             raise Refused(_error(403, "origin_not_allowed", f"origin {origin} not allowed"))
-        limit(key_buckets, key or "", "write_key")
+        if key_limited:
+            limit(key_buckets, key or "", "write_key")
         sent_at = _sent_at(body)
         return body, Edge(received_at, ip, headers.get("user-agent"),
                           config.truncate_ips, sent_at, size)

@@ -22,8 +22,17 @@ def key_from_headers(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def is_valid(key: str | None, valid: Iterable[str]) -> bool:
+def known_keys(valid: Iterable[str]) -> tuple[bytes, ...]:
+    """The valid keys as `is_valid` compares them, encoded once."""
+    return tuple(v.encode() for v in valid)
+
+
+def is_valid(key: str | None, valid: Iterable[str | bytes]) -> bool:
     if not key:
         return False
-    # Constant-time compare: a key is a credential.
-    return any(hmac.compare_digest(key.encode(), v.encode()) for v in valid)
+    # Constant-time compare: a key is a credential. Every key is compared, a match or not.
+    given = key.encode()
+    found = False
+    for v in valid:
+        found |= hmac.compare_digest(given, v if isinstance(v, bytes) else v.encode())
+    return found
