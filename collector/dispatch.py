@@ -15,6 +15,7 @@ from collector.intake import Rejection
 from collector.limits import MAX_REJECTED_RAW_CHARS
 from collector.metrics import Metrics
 from collector.producer import Delivery, Record
+from schemas.event_types import EVENT_TYPES
 from schemas.events import StoredEvent
 from schemas.messages import Outcome, RejectedEvent
 from schemas.timestamps import format_time
@@ -29,6 +30,10 @@ class Dispatcher:
         self._delivery = delivery
         self._prefix = topic_prefix
         self._metrics = metrics
+        # Each event type's topic under the prefix (intake only passes known types).
+        self._topics = {kind: event_topic(kind, topic_prefix) for kind in EVENT_TYPES}
+        # The producer's own coroutine, when it has one (KafkaDelivery does).
+        self._deliver_async = getattr(delivery, "deliver_async", None)
 
     async def send(
         self, events: Sequence[StoredEvent], rejections: Sequence[Rejection] = (),
@@ -39,17 +44,21 @@ class Dispatcher:
         if values is None:
             records = [self.event_record(e) for e in events]
         else:
-            prefix = self._prefix
-            records = [Record(event_topic(e.type, prefix), e.key, value)
+            topics = self._topics
+            records = [Record(topics[e.type], e.key, value)
                        for e, value in zip(events, values, strict=True)]
         if rejections:
             assert received_at is not None  # noqa: S101 - a caller bug, not input
             records += [self.rejection_record(r, received_at) for r in rejections]
         await self._deliver(records)
-        for kind, n in _counts(e.type for e in events).items():  # one locked inc per type
-            self._metrics.accepted(kind).inc(n)
-        for reason, n in _counts(r.reason for r in rejections).items():
-            self._metrics.rejected(reason).inc(n)
+        if len(events) == 1:  # a single-event request
+            self._metrics.accepted(events[0].type).inc()
+        elif events:
+            for kind, n in _counts(e.type for e in events).items():  # one inc per type
+                self._metrics.accepted(kind).inc(n)
+        if rejections:
+            for reason, n in _counts(r.reason for r in rejections).items():
+                self._metrics.rejected(reason).inc(n)
 
     async def send_outcome(self, outcome: Outcome) -> None:
         await self._deliver([Record(topic_name(LEAD_OUTCOMES, self._prefix), outcome.lead_id,
@@ -59,7 +68,7 @@ class Dispatcher:
         if not records:
             return
         started = time.perf_counter()
-        deliver_async = getattr(self._delivery, "deliver_async", None)
+        deliver_async = self._deliver_async
         if deliver_async is not None:
             await deliver_async(records)
         else:  # a Delivery with only the blocking call: keep it off the event loop

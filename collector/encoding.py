@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 
@@ -28,15 +28,27 @@ def event_json(event: StoredEvent) -> bytes:
 
 
 _last_time: tuple[datetime | None, str] = (None, "")
+_last_second: tuple[int | None, str] = (None, "")  # a second since the epoch, its text
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _time_text(moment: datetime) -> str:
     """format_time, remembered for the last time seen: every event of a request shares its
-    received time, and an event without a time of its own occurred then too."""
-    global _last_time
+    received time, and an event without a time of its own occurred then too. A UTC time
+    (every received time, every parsed one) keeps its second's text and adds only the
+    milliseconds: isoformat with a timespec was most of a request's formatting."""
+    global _last_time, _last_second
     last = _last_time
     if last[0] is moment:
         return last[1]
-    text = format_time(moment)
+    if moment.tzinfo is UTC:
+        since = moment - _EPOCH  # exact, where a float timestamp rounds .999999 up
+        second = since.days * 86_400 + since.seconds
+        prefix = _last_second
+        if prefix[0] != second:
+            prefix = _last_second = (second, format_time(moment)[:19])
+        text = f"{prefix[1]}.{moment.microsecond // 1000:03d}Z"
+    else:
+        text = format_time(moment)
     _last_time = (moment, text)
     return text

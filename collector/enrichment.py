@@ -10,10 +10,9 @@ import os
 import re
 import threading
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from collector.limits import MAX_FUTURE
@@ -38,9 +37,9 @@ FREE_MAIL: Final = frozenset({
 _SKEW_FLAG: Final = timedelta(seconds=60)
 
 
-@dataclass(frozen=True, slots=True)
-class Edge:
-    """What the request says about every event in it."""
+class Edge(NamedTuple):
+    """What the request says about every event in it. (A NamedTuple: made once per request,
+    and a frozen dataclass takes twice as long to make.)"""
 
     received_at: datetime
     client_ip: str | None = None

@@ -128,3 +128,23 @@ def test_what_json_loads_reads_but_cannot_be_kept_is_a_400_not_a_500(body: bytes
 
 def test_surrogate_pairs_are_characters() -> None:
     assert parse_json(b'"\\ud83d\\ude00"') == "\U0001f600"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31),
+                    timezones=st.just(UTC)),
+       st.sampled_from([0, 1, 999, 999_999, None]))
+def test_times_written_from_a_kept_second_are_format_times(moment: datetime,
+                                                           micro: int | None) -> None:
+    """A UTC time is written from the text of its second kept from the time before (the
+    received time of one request after another): the same text as format_time, also for
+    a time in the same second as the one before, or just before or after it."""
+    from collector.encoding import _time_text
+    from schemas.timestamps import format_time
+
+    if micro is not None:
+        moment = moment.replace(microsecond=micro)
+    for near in (moment, moment - timedelta(microseconds=1), moment + timedelta(seconds=1),
+                 moment.replace(microsecond=(moment.microsecond + 500_000) % 1_000_000)):
+        if datetime(1, 1, 2, tzinfo=UTC) < near < datetime(9999, 12, 30, tzinfo=UTC):
+            assert _time_text(near) == format_time(near)
