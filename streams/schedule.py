@@ -24,6 +24,11 @@ class CrossingSchedule:
             return
         self._due[profile] = due
         heapq.heappush(self._heap, (due, profile))
+        if len(self._heap) > 2 * len(self._due) + 1_024:
+            # Every event of a lead can move its crossing, and a stale entry would otherwise
+            # stay until its time came: weeks, with a 14-day half-life.
+            self._heap = [(when, key) for key, when in self._due.items()]
+            heapq.heapify(self._heap)
 
     def pop_due(self, now: float) -> list[tuple[str, float]]:
         ready = []
