@@ -45,7 +45,7 @@ its old windows are read with the new length until they age out; rescore to be e
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from math import copysign, exp2, floor, isfinite
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from scorer import caps, once
 from scorer.credits import Contribution, extend
@@ -174,6 +174,30 @@ _NAN: Final = float("nan")  # equal to no cap length
 
 _NO_CAPS: Final[CapRow] = (NO_CLOSED,)  # a rule with no windows held yet
 
+# The numbers a new cap row or trigger counter holds are shared objects where they can be:
+# counts from _COUNTS, windows from _WINDOWS (a pure cache of boxed window indexes), the
+# event's time boxed once per event. The values are the same; but a lead's rows then refer
+# to a few objects that every lead uses (hot in cache) and to each time once, instead of a
+# fresh float per element, each in its own cold cache line when the lead's next event
+# comes and the row is walked and copied.
+_COUNTS: Final[tuple[object, ...]] = tuple([float(i) for i in range(32)])
+_ONE: Final = _COUNTS[1]
+_WINDOWS: Final[dict[float, object]] = {}
+
+
+def _count_box(n: int) -> object:
+    return _COUNTS[n] if n < 32 else float(n)
+
+
+def _window_box(window: float) -> object:
+    box = _WINDOWS.get(window)
+    if box is None:
+        if len(_WINDOWS) >= 512:
+            _WINDOWS.clear()
+        box = window
+        _WINDOWS[window] = box
+    return box
+
 
 def _capped(
     current: CapRow | None,
@@ -183,6 +207,7 @@ def _capped(
     latest: float,
     eid: str,
     out: list[Contribution],
+    t_box: object,
 ) -> CapRow | None:
     """Credit a capped rule into `out`; the rule's new flat windows, or None if unchanged.
 
@@ -193,6 +218,7 @@ def _capped(
     per, points, limit = step.per, step.points, step.limit
     # window: _floor_div(t, per), a whole number, as a float like the flat tuple's windows
     row = current if current is not None else _NO_CAPS
+    items: tuple[object, ...] = row  # the same tuple, read without unboxing its numbers
     closed = row[0]
     if window > closed:
         size = len(row)
@@ -217,20 +243,21 @@ def _capped(
                     return None
                 granted = copysign(min(abs(points), step.cap_points - n * abs(points)), points)
                 out.append(Contribution(step.id, granted, eid, t, False))
-                grown = list(row)
-                grown[found + 1] = float(n + 1)
-                grown.insert(end, t)
-                return tuple(grown)
+                grown: list[object] = list(items)
+                grown[found + 1] = _count_box(n + 1)
+                grown.insert(end, t_box)
+                return cast(CapRow, tuple(grown))
         elif limit:
             oldest = _floor_div(latest - CAP_LATENESS, per)
             if newest == window and window >= oldest:  # no held window is later than this one
                 if earliest >= oldest:
-                    kept = row + (window, 1.0, t)
+                    kept = cast(CapRow, items + (_window_box(window), _ONE, t_box))
                     held += 1
                 else:  # drop windows too old to matter; remember the newest one dropped
                     # Usually the kept windows are the row's tail (windows are appended in
                     # time order): then one slice keeps them, without unboxing their times.
                     i, held, first, tail = 1, 0, size, True
+                    closed_box = items[0]
                     while i < size:
                         w, n = row[i], int(row[i + 1])
                         if w >= oldest:
@@ -241,19 +268,21 @@ def _capped(
                             if first < size:
                                 tail = False  # a dropped window after a kept one
                             if w > closed:
-                                closed = w
+                                closed, closed_box = w, items[i]
                         i += 2 + n
+                    new = (_window_box(window), _ONE, t_box)
                     if tail:
-                        kept = (closed,) + row[first:] + (window, 1.0, t)
+                        kept = cast(CapRow, (closed_box,) + items[first:] + new)
                     else:
-                        parts: list[float] = []
+                        parts: list[object] = [closed_box]
                         i = 1
                         while i < size:
                             w, n = row[i], int(row[i + 1])
                             if w >= oldest:
-                                parts.extend(row[i : i + 2 + n])
+                                parts.extend(items[i : i + 2 + n])
                             i += 2 + n
-                        kept = (closed, *parts, window, 1.0, t)
+                        parts.extend(new)
+                        kept = cast(CapRow, tuple(parts))
                     held += 1
                 if held <= MAX_CAP_WINDOWS:
                     granted = copysign(min(abs(points), step.cap_points), points)
@@ -288,13 +317,14 @@ def _once(
         out.append(Contribution(rule.id, points, eid, when, when != t))
 
 
-def _counted(s: LeadState, trigger: Trigger, t: float) -> bool:
+def _counted(s: LeadState, trigger: Trigger, t: float, t_box: object) -> bool:
     """Record a matching event for a counting trigger; True if the count is reached."""
     count, within, before = trigger.count, trigger.within, s.counters.get(trigger.id, ())
     assert within is not None
     window_start = t - within
     if not before or t >= before[-1]:  # in order: only the latest `count` times can count
-        times = before + (t,)
+        kept: tuple[object, ...] = before  # the time objects themselves (see _COUNTS)
+        times = cast(tuple[float, ...], kept + (t_box,))
         reached = len(times) >= count and times[-count] > window_start
         recent = times[-count:]
         if recent[0] > window_start:  # t is the latest: nothing in `recent` has aged out
@@ -401,6 +431,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
         if isinstance(url, str):
             path = path_of(url)
     traits, latest = s.traits, s.t_ref
+    t_box: object = t  # the event's time as one float object (see _COUNTS)
     added: list[Contribution] = []
     held = s.caps
     changed: dict[str, CapRow] | None = None
@@ -417,7 +448,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
             if step.per != per:  # the default rules' caps share one window length
                 per = step.per
                 window = _floor_div(t, per)
-            windows = _capped(held.get(step.id), step, t, window, latest, eid, added)
+            windows = _capped(held.get(step.id), step, t, window, latest, eid, added, t_box)
             if windows is not None:
                 if changed is None:
                     changed = dict(held)
@@ -433,7 +464,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
         if not tstep.where.always and not _holds(tstep.where, props, path):
             continue
         trigger = tstep.trigger
-        if tstep.counting and not _counted(s, trigger, t):
+        if tstep.counting and not _counted(s, trigger, t, t_box):
             continue
         if not tstep.traits.always and not _holds(tstep.traits, s.traits, None):
             continue
