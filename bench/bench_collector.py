@@ -1,6 +1,7 @@
 """Collector throughput beside its two ceilings, measured in one run on one machine.
 
-    .venv/bin/python bench/bench_collector.py [--seconds 5] [--concurrency 32]
+    .venv/bin/python bench/bench_collector.py [--seconds 5] [--concurrency 32] [--pairs 3]
+                                              [--visitors 1]
 
 - raw:     kafka-python's producer alone, same settings as the collector (acks=all,
            idempotence, lz4, linger 5 ms, its sensors off): the ceiling for batched events/s.
@@ -11,6 +12,16 @@
 - p99:     single-event latency under an open-loop load at 70% of the measured max.
 - cpu:     each server's CPU time per request during its closed-loop run (Linux /proc);
            bare ÷ single of it is the single-event ratio without other processes' noise.
+
+Single events are measured in `--pairs` alternating pairs (bare then collector, collector
+then bare, ...; both servers up the whole time, the idle one costs next to nothing), and
+the figures are medians over the pairs: the ratios are the medians of each pair's ratio.
+On a shared machine one run of each, minutes apart in load, swung the ratio by ±0.1;
+`--pairs 1` measures as the bench did before (one run each). Every event has one
+anonymous id by default, so one key and one partition: the recorded figures are that.
+`--visitors N` spreads the single events over N anonymous ids (N keys, hence the topic's
+partitions, as many visitors would), for both servers alike; with idempotence each
+partition keeps its own batch in flight, so a produce round carries several batches.
 
 Servers run as subprocesses (one uvicorn worker each, as `leadscore collector` runs);
 the load comes from a small asyncio HTTP/1.1 keep-alive client in this process.
@@ -23,6 +34,7 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -115,17 +127,21 @@ async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: 
     return status
 
 
-async def closed_loop(port: int, path: str, body: bytes, seconds: float, conc: int) -> float:
-    """Requests/s with `conc` connections each sending as fast as answers come."""
-    raw = request_bytes(path, body)
+async def closed_loop(port: int, path: str, body: bytes | list[bytes], seconds: float,
+                      conc: int) -> float:
+    """Requests/s with `conc` connections each sending as fast as answers come (several
+    bodies: each request sends the next one)."""
+    raws = [request_bytes(path, b) for b in ([body] if isinstance(body, bytes) else body)]
+    sent = 0
     done = 0
     stop = time.monotonic() + seconds
 
     async def worker() -> None:
-        nonlocal done
+        nonlocal done, sent
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         while time.monotonic() < stop:
-            status = await _one(reader, writer, raw)
+            sent += 1
+            status = await _one(reader, writer, raws[sent % len(raws)])
             assert status == 202, status  # noqa: S101 - a bench that counts failures lies
             done += 1
         writer.close()
@@ -135,17 +151,20 @@ async def closed_loop(port: int, path: str, body: bytes, seconds: float, conc: i
     return done / (time.monotonic() - started)
 
 
-async def open_loop(port: int, path: str, body: bytes, rate: float, seconds: float,
+async def open_loop(port: int, path: str, bodies: list[bytes], rate: float, seconds: float,
                     conc: int) -> list[float]:
     """Latencies of requests started on a fixed schedule (not when the last one returned)."""
-    raw = request_bytes(path, body)
+    raws = [request_bytes(path, body) for body in bodies]
     queue: asyncio.Queue[float] = asyncio.Queue()
     latencies: list[float] = []
+    sent = 0
 
     async def worker() -> None:
+        nonlocal sent
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         while (due := await queue.get()) >= 0:
-            await _one(reader, writer, raw)
+            sent += 1
+            await _one(reader, writer, raws[sent % len(raws)])
             latencies.append(time.monotonic() - due)  # includes queueing: coordinated omission
         writer.close()
 
@@ -199,6 +218,10 @@ def main() -> int:
     # uvicorn's choices; "auto" takes uvloop and httptools when installed, as production.
     p.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
     p.add_argument("--http", default="auto", choices=["auto", "h11", "httptools"])
+    p.add_argument("--pairs", type=int, default=3,
+                   help="alternating bare/collector single-event runs; medians are reported")
+    p.add_argument("--visitors", type=int, default=1,
+                   help="anonymous ids the single events come from (1: one key, as recorded)")
     args = p.parse_args()
     if args.serve:
         serve(args.serve, args.port, args.prefix, args.bootstrap, args.loop, args.http)
@@ -206,42 +229,58 @@ def main() -> int:
 
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
     single = json.dumps(EVENT).encode()
+    singles = [json.dumps({**EVENT, "anonymous_id": f"bench-visitor-{i}"}).encode()
+               for i in range(args.visitors)] if args.visitors > 1 else [single]
     batch = json.dumps({"batch": [EVENT] * BATCH}).encode()
     secs, conc = args.seconds, args.concurrency
     results: dict[str, float] = {}
     results["raw_events_s"] = raw_producer(args.bootstrap, prefix, secs)
-    bare, bare_port = start("bare", prefix, args.bootstrap, args.loop, args.http)
+    servers: list[subprocess.Popen[bytes]] = []
+    pairs: list[tuple[float, float, float, float]] = []  # bare rate, cpu; single rate, cpu
     try:
-        asyncio.run(closed_loop(bare_port, "/v1/events", single, 1, conc))  # warm up
-        results["bare_req_s"], results["bare_cpu_us_per_req"] = measured(
-            bare.pid, lambda: asyncio.run(closed_loop(bare_port, "/v1/events", single, secs,
-                                                      conc)), secs)
-    finally:
-        bare.terminate()
-        bare.wait()
-    coll, port = start("collector", prefix, args.bootstrap, args.loop, args.http)
-    try:
-        asyncio.run(closed_loop(port, "/v1/events", single, 1, conc))  # warm up
-        results["single_req_s"], results["single_cpu_us_per_req"] = measured(
-            coll.pid, lambda: asyncio.run(closed_loop(port, "/v1/events", single, secs,
-                                                      conc)), secs)
+        bare, bare_port = start("bare", prefix, args.bootstrap, args.loop, args.http)
+        servers.append(bare)
+        coll, port = start("collector", prefix, args.bootstrap, args.loop, args.http)
+        servers.append(coll)
+        for warm in (bare_port, port):
+            asyncio.run(closed_loop(warm, "/v1/events", singles, 1, conc))
+
+        def single_run(server: subprocess.Popen[bytes], at: int) -> tuple[float, float]:
+            return measured(server.pid, lambda: asyncio.run(
+                closed_loop(at, "/v1/events", singles, secs, conc)), secs)
+
+        for i in range(max(1, args.pairs)):
+            if i % 2 == 0:
+                b, c = single_run(bare, bare_port), single_run(coll, port)
+            else:
+                c, b = single_run(coll, port), single_run(bare, bare_port)
+            pairs.append((*b, *c))
+        results["bare_req_s"] = statistics.median(p[0] for p in pairs)
+        results["bare_cpu_us_per_req"] = statistics.median(p[1] for p in pairs)
+        results["single_req_s"] = statistics.median(p[2] for p in pairs)
+        results["single_cpu_us_per_req"] = statistics.median(p[3] for p in pairs)
         results["batch_events_s"] = BATCH * asyncio.run(
             closed_loop(port, "/v1/batch", batch, secs, max(2, conc // 8)))
         rate = 0.7 * results["single_req_s"]
-        lat = sorted(asyncio.run(open_loop(port, "/v1/events", single, rate, secs, conc)))
+        lat = sorted(asyncio.run(open_loop(port, "/v1/events", singles, rate, secs, conc)))
         results["p50_ms_at_70pct"] = 1000 * lat[len(lat) // 2]
         results["p99_ms_at_70pct"] = 1000 * lat[int(len(lat) * 0.99)]
     finally:
-        coll.terminate()
-        coll.wait()
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait()
     results["batch_vs_raw"] = results["batch_events_s"] / results["raw_events_s"]
-    results["single_vs_bare"] = results["single_req_s"] / results["bare_req_s"]
+    results["single_vs_bare"] = statistics.median(p[2] / p[0] for p in pairs)
     # The same ratio from the servers' CPU per request: steadier on a shared machine,
-    # where the rates swing with other processes' load.
-    if results["single_cpu_us_per_req"]:
-        results["single_vs_bare_cpu"] = (results["bare_cpu_us_per_req"]
-                                         / results["single_cpu_us_per_req"])
-    print(json.dumps({k: round(v, 3) for k, v in results.items()}, indent=2))
+    # where the rates swing with other processes' load. Each pair's ratio, then the median.
+    cpu_ratios = [p[1] / p[3] for p in pairs if p[3]]
+    if cpu_ratios:
+        results["single_vs_bare_cpu"] = statistics.median(cpu_ratios)
+    out: dict[str, object] = {k: round(v, 3) for k, v in results.items()}
+    out["pairs_cpu_us_bare_single"] = [[round(p[1], 1), round(p[3], 1)] for p in pairs]
+    out["visitors"] = args.visitors
+    print(json.dumps(out, indent=2))
     return 0
 
 
