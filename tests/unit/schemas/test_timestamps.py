@@ -1,19 +1,28 @@
-"""format_epoch's shortcut gives exactly the format every output uses."""
+"""format_epoch's arithmetic gives exactly the format every output uses."""
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from schemas import timestamps
 from schemas.timestamps import format_epoch, format_time, from_epoch
 
 
-@given(st.floats(min_value=0, max_value=253_402_300_799))
+@given(st.floats(min_value=-2_000_000_000, max_value=253_402_300_799))
 @example(1_795_046_399.9995)  # rounds up into the next second's milliseconds
 @example(1_795_046_399.9999996)  # microseconds round up into the next second
 @example(1_795_046_400.0005)
 @example(0.0)
+@example(-1.5)  # before the epoch: the fraction rounds towards the past second
 def test_format_epoch_is_format_time_of_from_epoch(seconds: float) -> None:
     assert format_epoch(seconds) == format_time(from_epoch(seconds))
 
 
 def test_format_epoch_writes_milliseconds_and_a_z() -> None:
     assert format_epoch(1_795_046_400.5) == "2026-11-19T00:00:00.500Z"
+
+
+def test_format_epoch_keeps_a_bounded_number_of_days() -> None:
+    for day in range(12_000):
+        format_epoch(day * 86_400.0)
+    assert len(timestamps._DAYS) <= 10_000
+    assert format_epoch(11_999 * 86_400.0) == format_time(from_epoch(11_999 * 86_400.0))
