@@ -79,7 +79,9 @@ class Outbox:
     async def put(self, topic: str, key: bytes, value: bytes, partition: int | None = None) -> None:
         """Queue one message; without a partition, Kafka's default partitioner places it."""
         if partition is None:
-            partition = key_hash(key) % await self._partition_count(topic)
+            # Known counts without a coroutine: this runs for every score the worker writes.
+            count = self._partitions.get(topic) or await self._partition_count(topic)
+            partition = key_hash(key) % count
         self.add(TopicPartition(topic, partition), key, value)
         if self._buffered > MAX_BUFFERED:
             await self.flush()
