@@ -53,6 +53,22 @@ NO_CLOSED: Final = float("-inf")
 _EXP2: Final = math.exp2
 
 
+@mypyc_attr(acyclic=True)  # see credits.Contribution
+class Folded:
+    """A state's per-rule sums, their times and its recent credits as last folded.
+
+    One object for the three, replaced whole by a fold: copying a state for a step then
+    touches one object for them, not three that the step does not read.
+    """
+
+    def __init__(
+        self, sums: dict[str, float], times: dict[str, float], recent: tuple[Contribution, ...]
+    ) -> None:
+        self.sums = sums
+        self.times = times
+        self.recent = recent
+
+
 @mypyc_attr(acyclic=True, free_list_len=1)  # see credits.Contribution
 @dataclass(slots=True)
 class LeadState:
@@ -66,16 +82,14 @@ class LeadState:
     # Per-rule sums and the latest credits: `sums`, `sum_times` and `recent` (properties) are
     # these as last folded, then the first `credited` entries of a credit log shared with the
     # lead's other states (see fold), so booking a credit copies neither dict nor tuple.
-    sums_base: dict[str, float] = field(default_factory=dict)  # rule -> its sum at sum_times
+    folded: Folded = field(default_factory=lambda: Folded({}, {}, ()))  # sums, times, recent
     # Applied ids (dedupe.py): {week: digests} as loaded or last pruned, then the first
     # `logged` entries of a log shared with the lead's other states; `seen` is the whole.
     seen_base: dict[int, str] = field(default_factory=dict)
     caps: dict[str, CapRow] = field(default_factory=dict)  # rule -> flat windows (above)
     once: dict[str, dict[str, float]] = field(default_factory=dict)  # rule -> key hash -> at
     counters: dict[str, tuple[float, ...]] = field(default_factory=dict)  # trigger -> times
-    recent_base: tuple[Contribution, ...] = ()  # the latest credits, oldest first
     half_life: float = 1.0  # of the rules it was computed under; lets sums be stored at t_ref
-    sum_times_base: dict[str, float] = field(default_factory=dict)  # rule -> when held
     id_log: IdLog | None = None
     logged: int = 0
     credit_log: CreditLog | None = None
@@ -104,6 +118,7 @@ class LeadState:
         logged: int = 0,
         credit_log: CreditLog | None = None,
         credited: int = 0,
+        folded: Folded | None = None,  # instead of sums, recent and sum_times (copy)
     ) -> None:
         self.version = version
         self.traits = {} if traits is None else traits
@@ -112,14 +127,16 @@ class LeadState:
         self.t_ref = t_ref
         self.fit_points = fit_points
         self.fit_grade = fit_grade
-        self.sums_base = {} if sums is None else sums
+        if folded is None:
+            folded = Folded(
+                {} if sums is None else sums, {} if sum_times is None else sum_times, recent
+            )
+        self.folded = folded
         self.seen_base = {} if seen is None else seen
         self.caps = {} if caps is None else caps
         self.once = {} if once is None else once
         self.counters = {} if counters is None else counters
-        self.recent_base = recent
         self.half_life = half_life
-        self.sum_times_base = {} if sum_times is None else sum_times
         self.id_log = id_log
         self.logged = logged
         self.credit_log = credit_log
@@ -138,7 +155,8 @@ class LeadState:
         if n == 0:
             return
         h, items = log.half_life, log.items
-        sums, times = dict(self.sums_base), dict(self.sum_times_base)
+        base = self.folded
+        sums, times = dict(base.sums), dict(base.times)
         if n <= _FEW:  # e.g. a state loaded, applied to and saved: book's own step per credit
             for i in range(n):
                 c = items[i]
@@ -148,42 +166,45 @@ class LeadState:
         if n >= RECENT_CREDITS:
             recent = tuple(items[n - RECENT_CREDITS : n])
         else:
-            recent = self.recent_base + tuple(items[:n])
+            recent = base.recent + tuple(items[:n])
             if len(recent) > RECENT_CREDITS:
                 recent = recent[-RECENT_CREDITS:]
-        self.sums_base, self.sum_times_base, self.recent_base = sums, times, recent
+        self.folded = Folded(sums, times, recent)
 
     @property
     def sums(self) -> dict[str, float]:
         """Per rule: its sum, held at time sum_times[rule]."""
         self.fold()
-        return self.sums_base
+        return self.folded.sums
 
     @sums.setter
     def sums(self, sums: dict[str, float]) -> None:
         self.fold()
-        self.sums_base = sums
+        base = self.folded
+        self.folded = Folded(sums, base.times, base.recent)
 
     @property
     def sum_times(self) -> dict[str, float]:
         self.fold()
-        return self.sum_times_base
+        return self.folded.times
 
     @sum_times.setter
     def sum_times(self, times: dict[str, float]) -> None:
         self.fold()
-        self.sum_times_base = times
+        base = self.folded
+        self.folded = Folded(base.sums, times, base.recent)
 
     @property
     def recent(self) -> tuple[Contribution, ...]:
         """The latest RECENT_CREDITS credits, oldest first."""
         self.fold()
-        return self.recent_base
+        return self.folded.recent
 
     @recent.setter
     def recent(self, recent: tuple[Contribution, ...]) -> None:
         self.fold()
-        self.recent_base = recent
+        base = self.folded
+        self.folded = Folded(base.sums, base.times, recent)
 
     @property
     def seen(self) -> dict[int, str]:
@@ -213,18 +234,19 @@ class LeadState:
             self.t_ref,
             self.fit_points,
             self.fit_grade,
-            self.sums_base,
+            None,
             self.seen_base,
             self.caps,
             self.once,
             self.counters,
-            self.recent_base,
+            (),
             self.half_life,
-            self.sum_times_base,
+            None,
             self.id_log,
             self.logged,
             self.credit_log,
             self.credited,
+            self.folded,
         )
 
 
