@@ -4,7 +4,9 @@
 
 1. events/s of the scoring worker (identity + scoring agents, default rules, memory store)
    beside (a) an empty Faust agent iterating the same topics with the same settings and
-   (b) a raw aiokafka consume -> produce passthrough; all read the same backlog.
+   (b) a raw aiokafka consume -> produce passthrough; all read the same backlog. The
+   empty agent and the worker run in alternating pairs (--pairs, default 3), and the
+   ratios are the medians of the pairs' (a noisy 2-core box moves single runs by ~10%).
 2. end-to-end latency from the collector's 202 to the stage change on lead-stage-changes,
    p50 and p99, at half the worker's measured rate.
 3. bytes per lead in the worker's table (the changelog's latest value per lead).
@@ -25,7 +27,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from statistics import quantiles
+from statistics import median, quantiles
 from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +75,13 @@ def events(n: int, leads: int, devices: bool = False) -> list[dict[str, Any]]:
 
 DEVICES = False  # --devices
 PREFIXES: list[str] = []  # every run's topics, deleted at the end
+
+
+class Pair(NamedTuple):
+    empty: float  # events/s
+    empty_cpu: float  # events per CPU second
+    worker: float
+    worker_cpu: float
 
 
 def backlog(prefix: str, n: int) -> None:
@@ -330,6 +339,9 @@ def main() -> None:
     )
     parser.add_argument("--throughput-only", action="store_true")
     parser.add_argument(
+        "--pairs", type=int, default=3, help="alternating empty-agent/worker runs (medians)"
+    )
+    parser.add_argument(
         "--devices", action="store_true", help="events from identified devices (identity hop)"
     )
     args = parser.parse_args()
@@ -349,18 +361,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         raw = run_passthrough(n)
-        empty, empty_cpu = run_empty_agent(n, tmp)
-        worker, worker_cpu, prefix = run_worker(n, tmp)
         source = "identified devices" if DEVICES else "leads"
         print(f"events: {n} page views of {n // 10} {source}, backlog read from the start")
         print(f"raw aiokafka passthrough : {raw:9.0f} events/s")
+        pairs = []
+        for i in range(args.pairs):
+            # Alternating, so each ratio compares runs of the same minute on a noisy box.
+            (tmp / str(i)).mkdir()
+            empty, empty_cpu = run_empty_agent(n, tmp / str(i))
+            worker, worker_cpu, prefix = run_worker(n, tmp / str(i))
+            pairs.append(Pair(empty, empty_cpu, worker, worker_cpu))
+            print(
+                f"pair {i + 1}: empty agent {empty:6.0f} events/s, {empty_cpu:6.0f} per CPU s; "
+                f"worker {worker:6.0f} events/s, {worker_cpu:6.0f} per CPU s; "
+                f"ratio {worker / empty:.2f} wall, {worker_cpu / empty_cpu:.2f} CPU",
+                flush=True,
+            )
+        empty, empty_cpu, worker, worker_cpu = (
+            median(getattr(p, f) for p in pairs) for f in Pair._fields
+        )
         print(f"empty Faust agent        : {empty:9.0f} events/s, {empty_cpu:9.0f} per CPU second")
         print(
             f"leadscore worker         : {worker:9.0f} events/s, {worker_cpu:9.0f} per CPU second"
         )
         print(
-            f"worker / empty agent     : {worker / empty:.2f} by wall clock, "
-            f"{worker_cpu / empty_cpu:.2f} by CPU; worker / raw {worker / raw:.3f}"
+            f"worker / empty agent     : {median(p.worker / p.empty for p in pairs):.2f} by wall"
+            f" clock, {median(p.worker_cpu / p.empty_cpu for p in pairs):.2f} by CPU (medians"
+            f" of {len(pairs)} pairs); worker / raw {worker / raw:.3f}"
         )
         if args.throughput_only:
             return
@@ -376,6 +403,7 @@ def main() -> None:
         json.dumps(
             {
                 "raw": raw,
+                "pairs": [p._asdict() for p in pairs],
                 "empty": empty,
                 "empty_per_cpu_s": empty_cpu,
                 "worker": worker,
