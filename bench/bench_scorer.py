@@ -209,20 +209,26 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=300_000)
     parser.add_argument("--leads", type=int, default=2_000)
-    parser.add_argument("--repeat", type=int, default=3, help="best of N (shared machines)")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds (shared machines)")
     # CPU time of this process, not wall time: the bench runs on shared, loaded machines.
     args = parser.parse_args()
     n = args.events
     wire = make_wire(n, args.leads)
-    baseline = min(run_baseline(wire) for _ in range(args.repeat))
-    scoring = min(run_scoring(wire)[0] for _ in range(args.repeat))
+    # The two loops take turns, so each round's pair ran under the same load; the target line
+    # uses the median of the rounds' differences, "best" the fastest of each loop (min - min).
+    rounds = [(run_baseline(wire), run_scoring(wire)[0]) for _ in range(args.repeat)]
+    baseline = min(b for b, _ in rounds)
+    scoring = min(s for _, s in rounds)
+    paired = sorted(s - b for b, s in rounds)
+    apply_median = max(paired[len(paired) // 2], 1e-9)
+    diag = min(args.repeat, 3)  # the diagnostic loops below: best of 3 as before
     gc.disable()  # diagnostic only: how much of the loop is the cyclic garbage collector
     try:
-        scoring_no_gc = min(run_scoring(wire)[0] for _ in range(args.repeat))
+        scoring_no_gc = min(run_scoring(wire)[0] for _ in range(diag))
     finally:
         gc.enable()
-    _, in_gc, collections = min(gc_seconds_in_scoring(wire) for _ in range(args.repeat))
-    stored = min(run_stored(wire) for _ in range(args.repeat))
+    _, in_gc, collections = min(gc_seconds_in_scoring(wire) for _ in range(diag))
+    stored = min(run_stored(wire) for _ in range(diag))
     apply_only = max(scoring - baseline, 1e-9)
     median, largest = typical_size()
     print(
@@ -231,20 +237,24 @@ def main() -> None:
     )
     print(f"decode only (json.loads -> ScoringEvent):   {n / baseline:>9,.0f} events/s")
     print(f"decode + apply_event (states in memory):    {n / scoring:>9,.0f} events/s")
-    print(f"apply_event alone (difference of the two):  {n / apply_only:>9,.0f} events/s")
+    print(f"apply_event alone (difference of the two):  {n / apply_only:>9,.0f} events/s (best)")
+    print(
+        f"apply_event alone, median of {args.repeat} paired rounds: {n / apply_median:>9,.0f}"
+        f" events/s ({', '.join(f'{d / n * 1e6:.2f}' for d in paired)} us/event)"
+    )
     print(f"decode + state JSON load/apply/dump:        {n / stored:>9,.0f} events/s")
     no_gc = max(scoring_no_gc - baseline, 1e-9)
     print(f"apply_event alone, cyclic GC off (diag.):   {n / no_gc:>9,.0f} events/s")
     print(
         f"cyclic GC inside decode + apply_event:      {in_gc / n * 1e6:9.2f} us/event"
-        f" ({collections} collections, fastest of {args.repeat} loops)"
+        f" ({collections} collections, fastest of {diag} loops)"
     )
     print(f"state JSON after 50 events: median {median} B, max {largest} B (200 leads)")
     print(f"apply_event alone / decode only: {baseline / apply_only:.2f}")
-    rate = n / apply_only
+    rate = n / apply_median
     print(
-        f"TARGET (issue #3): apply_event alone {rate:,.0f} events/s"
-        f" ({apply_only / n * 1e6:.1f} us/event) vs >= {TARGET_EVENTS_PER_S:,} events/s"
+        f"TARGET (issue #3): apply_event alone (median of paired rounds) {rate:,.0f} events/s"
+        f" ({apply_median / n * 1e6:.1f} us/event) vs >= {TARGET_EVENTS_PER_S:,} events/s"
         f" ({1e6 / TARGET_EVENTS_PER_S:.1f} us/event), {args.leads} leads, default rules:"
         f" {'MET' if rate >= TARGET_EVENTS_PER_S else 'NOT MET'}"
     )
