@@ -27,13 +27,12 @@ from scorer import (
 from streams import commands
 from streams.conversion import decoded, outcome_traits
 from streams.fetching import App
-from streams.profile import SCORE, saved, unsaved_step
+from streams.profile import SCORE, step
 from streams.routing import partition_of
 from streams.schedule import CrossingSchedule
 from streams.sending import Sender
 from streams.state_cache import StateCache
 from streams.tables import OutboxTable
-from streams.write_behind import WriteBehind
 
 log = logging.getLogger("leadscore.worker")
 
@@ -119,12 +118,6 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
 
     sender = Sender(app.outbox)
     states = StateCache()
-    held = WriteBehind(
-        lambda profile, entry: profiles.write(
-            profile, saved(profile, entry, states), partition_of(profile, partitions)
-        )
-    )
-    app.outbox.on_commit(held.write_all)
 
     async def route(profile: str, command: dict[str, Any]) -> None:
         await sender.send(
@@ -136,18 +129,16 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
 
     async def apply(profile: str, command: dict[str, Any]) -> None:
         """One command on one profile; the caller's current event is in its partition."""
-        # Held since the last commit (streams/write_behind.py), else read from the store
-        # itself: Table.get reads a present key twice and calls a sensor.
-        entry = held.get(profile) or profiles.data.get(profile)
-        result = unsaved_step(profile, entry, command, rules, time.time(), states)
-        if result.entry is not None:
-            held.put(profile, result.entry)
+        # The store itself: Table.get reads a present key twice and calls a sensor.
+        result = step(profile, profiles.data.get(profile), command, rules, time.time(), states)
         for kind, message in result.emit:
             await sender.send(
                 scores_out if kind == SCORE else changes_out, profile.encode(), message
             )
         for target, forwarded in result.forward:
             await route(target, forwarded)
+        if result.entry is not None:
+            profiles[profile] = result.entry
         if result.reschedule:
             pipeline.schedule.set(profile, fire_time(result.crossing, time.time()))
 
@@ -217,7 +208,6 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
     async def decay_timer() -> None:
         if rebuild["needed"] and app.tables.recovery.completed.is_set():
             rebuild["needed"] = False
-            held.write_all()  # the schedule is rebuilt from the table
             rebuild_schedule(pipeline, profiles, rules)
         for profile, due in pipeline.schedule.pop_due(time.time()):
             await route(profile, commands.tick(due))

@@ -7,8 +7,7 @@ of an event's cost (bench/RESULTS.md, Worker). Here a message is appended to an 
 aiokafka record batch for its partition (compiled code), and the batches go to the
 producer together: LINGER_S after the first message, and always before Faust commits
 offsets, because the app's producer flush flushes the outbox first (streams/fetching.py).
-So a message is never behind a committed offset, as with `send()`. What waits for a
-commit to be written (streams/write_behind.py) is added just before that flush.
+So a message is never behind a committed offset, as with `send()`.
 
 Order is kept per partition: batches of one partition are submitted in the order they
 were filled, one after another. A delivery failure stops the worker, like a failed send.
@@ -61,20 +60,10 @@ class Outbox:
         self._flushing: set[asyncio.Task[None]] = set()
         self._stored: dict[str, Stored] = {}
         self._partitions: dict[str, int] = {}
-        self._before_commit: list[Callable[[], None]] = []
 
     def on_stored(self, topic: str, stored: Stored) -> None:
         """Call `stored` for every batch of `topic` the broker has acknowledged."""
         self._stored[topic] = stored
-
-    def on_commit(self, write: Callable[[], None]) -> None:
-        """Call `write` (which may add messages) before each offset commit's flush."""
-        self._before_commit.append(write)
-
-    async def flush_for_commit(self) -> None:
-        for write in self._before_commit:
-            write()
-        await self.flush()
 
     async def put(self, topic: str, key: bytes, value: bytes, partition: int | None = None) -> None:
         """Queue one message; without a partition, Kafka's default partitioner places it."""
@@ -171,12 +160,12 @@ class OutboxProducer(driver.Producer):
     app's outbox first."""
 
     async def flush(self) -> None:
-        await _outbox_of(self.app).flush_for_commit()
+        await _outbox_of(self.app).flush()
         await super().flush()
 
     async def on_stop(self) -> None:
         if self._producer is not None:
-            await _outbox_of(self.app).flush_for_commit()
+            await _outbox_of(self.app).flush()
         await super().on_stop()
 
 

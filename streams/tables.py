@@ -16,7 +16,6 @@ from typing import Any
 import faust
 import orjson
 from aiokafka.structs import TopicPartition
-from faust.stores.rocksdb import Store as RocksDBStore
 
 from streams.outbox import Outbox
 
@@ -34,20 +33,6 @@ class OutboxTable(faust.Table):  # type: ignore[misc]
     def on_key_set(self, key: Any, value: Any) -> None:
         tp = TopicPartition(self.changelog, self.partition_for_key(key))
         self.outbox.add(tp, orjson.dumps(key), orjson.dumps(value))
-
-    def write(self, key: Any, value: Any, partition: int) -> None:
-        """Set `key` in the store and the changelog, outside of any event (at a commit:
-        streams/write_behind.py), so in the partition given rather than the event's."""
-        tp = TopicPartition(self.changelog, partition)
-        self.outbox.add(tp, orjson.dumps(key), orjson.dumps(value))
-        store = self.data
-        if isinstance(store, RocksDBStore):
-            # Its own set takes the partition from the current event, and there is none.
-            raw = store._encode_key(key)
-            store._key_index[raw] = partition
-            store._db_for_partition(partition).put(raw, store._encode_value(value))
-        else:
-            store[key] = value
 
     def on_key_del(self, key: Any) -> None:
         raise NotImplementedError("profiles are never deleted, only replaced")

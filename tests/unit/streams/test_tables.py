@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
 from aiokafka.structs import TopicPartition
 
 from leadscore.settings import Settings
@@ -41,23 +39,3 @@ def test_a_table_write_is_the_changelog_message_faust_would_send() -> None:
     assert key == topic.prepare_key("lead-7", table.key_serializer, None, {})[0]
     assert written == topic.prepare_value(value, table.value_serializer, None, {})[0]
     assert table["lead-7"] == value
-
-
-@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
-def test_a_write_outside_an_event_goes_to_the_partition_given(store: str, tmp_path: Path) -> None:
-    settings = Settings(var=tmp_path)
-    app = create_app(settings, load_rules(settings.rules), store).app
-    table = next(t for t in app.tables.values() if isinstance(t, OutboxTable))
-    recorder = Recorder()
-    table.use_outbox(recorder)  # type: ignore[arg-type]
-    value = {"state": {"s": 2.0}, "last_score": None, "recent": []}
-    table.write("lead-7", value, 3)  # at a commit: no current event to take a partition from
-
-    topic = table.changelog_topic
-    [(tp, key, written)] = recorder.added
-    assert tp == TopicPartition(topic.get_topic_name(), 3)
-    assert written == topic.prepare_value(value, table.value_serializer, None, {})[0]
-    assert table.data.get("lead-7") == value
-    if store == "rocksdb://":
-        raw = table.data._encode_key("lead-7")
-        assert table.data._key_index[raw] == 3 and table.data._dbs[3].get(raw) is not None
