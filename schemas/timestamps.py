@@ -42,6 +42,9 @@ def from_epoch(seconds: float) -> datetime:
 # "YYYY-MM-DDT" of the days format_epoch has written lately.
 _DAYS: dict[int, str] = {}
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+# The whole second format_epoch wrote last and its "YYYY-MM-DDTHH:MM:SS." (one tuple,
+# replaced whole): a busy worker writes many outputs within one second.
+_LAST_SECOND: list[tuple[int | None, str]] = [(None, "")]
 
 
 def format_epoch(seconds: float) -> str:
@@ -56,7 +59,16 @@ def format_epoch(seconds: float) -> str:
     elif micros < 0:
         micros += 1_000_000
         whole -= 1.0
-    day, second = divmod(int(whole), 86_400)
+    second = int(whole)
+    last, prefix = _LAST_SECOND[0]
+    if last != second:
+        prefix = _second_prefix(second)
+        _LAST_SECOND[0] = (second, prefix)
+    return f"{prefix}{micros // 1000:03d}Z"
+
+
+def _second_prefix(whole: int) -> str:
+    day, second = divmod(whole, 86_400)
     prefix = _DAYS.get(day)
     if prefix is None:
         if len(_DAYS) >= 10_000:  # bounded whatever times the events carry
@@ -64,4 +76,4 @@ def format_epoch(seconds: float) -> str:
         prefix = _DAYS[day] = date.fromordinal(_EPOCH_ORDINAL + day).isoformat() + "T"
     hour, second = divmod(second, 3_600)
     minute, second = divmod(second, 60)
-    return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}.{micros // 1000:03d}Z"
+    return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}."

@@ -26,3 +26,18 @@ def test_format_epoch_keeps_a_bounded_number_of_days() -> None:
         format_epoch(day * 86_400.0)
     assert len(timestamps._DAYS) <= 10_000
     assert format_epoch(11_999 * 86_400.0) == format_time(from_epoch(11_999 * 86_400.0))
+
+
+@given(
+    st.floats(min_value=-2_000_000_000, max_value=253_402_300_700),
+    st.lists(st.floats(min_value=-2.0, max_value=2.0), min_size=1, max_size=20),
+)
+def test_times_close_together_are_written_as_format_time_writes_each(
+    start: float, steps: list[float]
+) -> None:
+    """format_epoch reuses the last whole second's text; a run of nearby times (in one
+    second, across seconds, days and the epoch) is written as each would be alone."""
+    at = start
+    for step in steps:
+        at += step
+        assert format_epoch(at) == format_time(from_epoch(at))
