@@ -58,7 +58,7 @@ from scorer.matching import Check1, Predicate, check, native_checks, path_of
 from scorer.outputs import StageChange, Update
 from scorer.rules import Rule, Rules, Trigger
 from scorer.stages import RANK, higher_of, stage_for
-from scorer.state import NO_CLOSED, CapRow, LeadState, flat_of, windows_of
+from scorer.state import NO_CLOSED, CapRow, CountLog, LeadState, flat_of, windows_of
 
 # Per rules object and event type, the rules and triggers that apply, unpacked once into
 # native objects (attribute reads, no tuple unpacking or boxing per event).
@@ -189,13 +189,23 @@ def _count_box(n: int) -> object:
     return _COUNTS[n] if n < 32 else float(n)
 
 
+# The last window boxed (the box is the window's value): the rules of one event and the
+# events of most leads around the same time share a window, and a float-keyed dict lookup
+# hashes the float and compares through a generic call (~350 instructions).
+_LAST_WINDOW: Final[list[object]] = [_NAN]
+
+
 def _window_box(window: float) -> object:
+    last = _LAST_WINDOW[0]
+    if cast(float, last) == window:
+        return last
     box = _WINDOWS.get(window)
     if box is None:
         if len(_WINDOWS) >= 512:
             _WINDOWS.clear()
         box = window
         _WINDOWS[window] = box
+    _LAST_WINDOW[0] = box
     return box
 
 
@@ -317,27 +327,61 @@ def _once(
         out.append(Contribution(rule.id, points, eid, when, when != t))
 
 
-def _counted(s: LeadState, trigger: Trigger, t: float, t_box: object) -> bool:
-    """Record a matching event for a counting trigger; True if the count is reached."""
-    count, within, before = trigger.count, trigger.within, s.counters.get(trigger.id, ())
+def _counted(s: LeadState, trigger: Trigger, t: float, t_box: object, ordered: bool) -> bool:
+    """Record a matching event for a counting trigger; True if the count is reached.
+
+    `ordered`: t is at or after the lead's latest time before this event, so after every
+    held time. An in-order event is appended to the state's count log (state.CountLog)
+    when the log is this trigger's and the state is its newest; else _counted_held.
+    """
+    count, within, log, n = trigger.count, trigger.within, s.count_log, s.counted
     assert within is not None
-    window_start = t - within
-    if not before or t >= before[-1]:  # in order: only the latest `count` times can count
-        kept: tuple[object, ...] = before  # the time objects themselves (see _COUNTS)
-        times = cast(tuple[float, ...], kept + (t_box,))
-        reached = len(times) >= count and times[-count] > window_start
-        recent = times[-count:]
-        if recent[0] > window_start:  # t is the latest: nothing in `recent` has aged out
-            counters = dict(s.counters)
-            counters[trigger.id] = recent
-            s.counters = counters
-            return reached
+    if log is None:
+        log, n = CountLog(trigger.id, count, within), 0
+    elif not (
+        log.trigger_id == trigger.id
+        and len(log.items) == n
+        and log.count == count
+        and log.within == within
+        and n < _COUNT_FOLD_AT
+    ):
+        if log.trigger_id != trigger.id:
+            return _counted_held(s, trigger, t)
+        s.counters = s.counters  # fold the log into the state's own dict (same value)
+        log, n = CountLog(trigger.id, count, within), 0
+    base = s.counters_base.get(trigger.id, ())
+    items = log.items
+    if not ordered:
+        last = cast(float, items[n - 1]) if n else base[-1] if base else None
+        if last is not None and t < last:
+            s.counters = s.counters
+            return _counted_held(s, trigger, t)
+    # the count-th latest time, counting this one: `before` earlier ones back
+    before = count - 1
+    if n >= before:
+        reached = cast(float, items[n - before]) > t - within if before else True
     else:
-        times = tuple(sorted((*before, t)))
-        reached = bisect_right(times, t) - bisect_right(times, window_start) >= count
-        recent = times[-count:]
+        i = len(base) - (before - n)
+        reached = i >= 0 and base[i] > t - within
+    items.append(t_box)
+    s.count_log, s.counted = log, n + 1
+    return reached
+
+
+# A count log is folded into the state's dict once it holds this many times, so it stays
+# small (a state only ever needs the latest `count` of them).
+_COUNT_FOLD_AT: Final = 32
+
+
+def _counted_held(s: LeadState, trigger: Trigger, t: float) -> bool:
+    """_counted on the state's dict of times (late events, other triggers than the log's)."""
+    count, within, before = trigger.count, trigger.within, s.counters_base.get(trigger.id, ())
+    assert within is not None
+    times = tuple(sorted((*before, t)))
+    reached = bisect_right(times, t) - bisect_right(times, t - within) >= count
+    recent = times[-count:]
     cutoff = times[-1] - within  # older times can never count again
-    s.counters = {**s.counters, trigger.id: recent[bisect_right(recent, cutoff) :]}
+    s.counters_base = {**s.counters_base, trigger.id: recent[bisect_right(recent, cutoff) :]}
     return reached
 
 
@@ -412,6 +456,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
         restamp(s, rules)
     h = rules.half_life
     changes: list[StageChange] | None = None
+    ordered = t >= s.t_ref  # at or after every time the state holds
     if t > s.t_ref:  # decay to the event's time first, so credits at t add at face value
         decayed = s.score_ref * exp2((s.t_ref - t) / h)
         if s.stage != "cold":
@@ -464,7 +509,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
         if not tstep.where.always and not _holds(tstep.where, props, path):
             continue
         trigger = tstep.trigger
-        if tstep.counting and not _counted(s, trigger, t, t_box):
+        if tstep.counting and not _counted(s, trigger, t, t_box, ordered):
             continue
         if not tstep.traits.always and not _holds(tstep.traits, s.traits, None):
             continue

@@ -6,13 +6,14 @@ seen. Everything else is bookkeeping that makes the result independent of arriva
 per-rule sums for explanations. Every collection is bounded; see `limits.py`.
 
 Callers treat a LeadState as immutable: the engine copies before it changes anything.
-Two parts are shared between a lead's successive states as append-only logs, each state
+Three parts are shared between a lead's successive states as append-only logs, each state
 seeing a prefix of its own length: the ids applied since the state was loaded or pruned
-(dedupe.IdLog) and the credits booked since the per-rule sums were last folded
-(credits.CreditLog). A step appends in place only from a log's newest state and branches
-off a copy otherwise, so no state's value ever changes; reading `seen`, `sums`,
-`sum_times` or `recent` assembles the whole (reading the sums folds the logged credits
-into the state's own new dicts, a change of representation, not of value).
+(dedupe.IdLog), the credits booked since the per-rule sums were last folded
+(credits.CreditLog) and one counting trigger's in-order event times (CountLog). A step
+appends in place only from a log's newest state and branches off a copy otherwise, so no
+state's value ever changes; reading `seen`, `sums`, `sum_times`, `recent` or `counters`
+assembles the whole (reading the sums folds the logged credits into the state's own new
+dicts, a change of representation, not of value).
 
 Sums: each rule's sum is held as two numbers, its value in `sums` and the time that value
 is held at in `sum_times` (same keys). Thousands of states stay in memory in the stream
@@ -22,10 +23,11 @@ cyclic garbage collector, while a (value, at) tuple per rule would make it trave
 
 import math
 from binascii import a2b_base64, b2a_base64
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import copysign, exp2, floor
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from scorer.credits import Contribution, CreditLog, credit
 from scorer.decay import credit_rule
@@ -69,6 +71,38 @@ class Folded:
         self.recent = recent
 
 
+@mypyc_attr(acyclic=True)  # see credits.Contribution
+class CountLog:
+    """Times of one counting trigger's matching events, appended in time order (append-only).
+
+    Shared by a lead's successive states like dedupe.IdLog: a state sees its first `n`
+    entries after its `counters` entry for the trigger, and a step appends in place only from
+    the log's newest state. Appending the event's time object touches nothing else; the
+    tuple a state held before was rebuilt per event, increfing every held time (each in a
+    cold cache line of its own event). `count` and `within` are the trigger's, kept so the
+    view can be built without the rules.
+    """
+
+    def __init__(self, trigger_id: str, count: int, within: float) -> None:
+        self.trigger_id = trigger_id
+        self.count = count
+        self.within = within
+        self.items: list[object] = []  # float objects, nondecreasing, each >= the base's last
+
+
+def count_view(base: tuple[float, ...], log: CountLog, n: int) -> tuple[float, ...]:
+    """The trigger's times after `base` and the log's first `n` (n >= 1) in-order steps.
+
+    Each in-order step kept the latest `count` times and dropped those at or before its
+    own time minus `within`; both cuts only move forward with the time, so doing them once
+    for the latest time keeps the same times as doing them step by step.
+    """
+    kept: tuple[object, ...] = base
+    times = cast(tuple[float, ...], kept + tuple(log.items[:n]))
+    recent = times[-log.count :]
+    return recent[bisect_right(recent, times[-1] - log.within) :]
+
+
 @mypyc_attr(acyclic=True, free_list_len=1)  # see credits.Contribution
 @dataclass(slots=True)
 class LeadState:
@@ -88,12 +122,16 @@ class LeadState:
     seen_base: dict[int, str] = field(default_factory=dict)
     caps: dict[str, CapRow] = field(default_factory=dict)  # rule -> flat windows (above)
     once: dict[str, dict[str, float]] = field(default_factory=dict)  # rule -> key hash -> at
-    counters: dict[str, tuple[float, ...]] = field(default_factory=dict)  # trigger -> times
+    # Trigger -> times (`counters`, a property): these, then for one trigger the first
+    # `counted` entries of a count log shared with the lead's other states.
+    counters_base: dict[str, tuple[float, ...]] = field(default_factory=dict)
     half_life: float = 1.0  # of the rules it was computed under; lets sums be stored at t_ref
     id_log: IdLog | None = None
     logged: int = 0
     credit_log: CreditLog | None = None
     credited: int = 0
+    count_log: CountLog | None = None
+    counted: int = 0
 
     # Hand-written rather than generated: mypyc compiles only hand-written methods, and the
     # engine builds one LeadState per event. Same signature and defaults as generated.
@@ -119,6 +157,8 @@ class LeadState:
         credit_log: CreditLog | None = None,
         credited: int = 0,
         folded: Folded | None = None,  # instead of sums, recent and sum_times (copy)
+        count_log: CountLog | None = None,
+        counted: int = 0,
     ) -> None:
         self.version = version
         self.traits = {} if traits is None else traits
@@ -135,12 +175,14 @@ class LeadState:
         self.seen_base = {} if seen is None else seen
         self.caps = {} if caps is None else caps
         self.once = {} if once is None else once
-        self.counters = {} if counters is None else counters
+        self.counters_base = {} if counters is None else counters
         self.half_life = half_life
         self.id_log = id_log
         self.logged = logged
         self.credit_log = credit_log
         self.credited = credited
+        self.count_log = count_log
+        self.counted = counted
 
     def fold(self) -> None:
         """Fold the logged credits into new sums and recent credits (the value is unchanged).
@@ -224,6 +266,20 @@ class LeadState:
     def seen(self, seen: dict[int, str]) -> None:
         self.seen_base, self.id_log, self.logged = seen, None, 0
 
+    @property
+    def counters(self) -> dict[str, tuple[float, ...]]:
+        """Per counting trigger, the times of its latest matching events, oldest first."""
+        log, n = self.count_log, self.counted
+        if log is None or n == 0:
+            return self.counters_base
+        whole = dict(self.counters_base)
+        whole[log.trigger_id] = count_view(whole.get(log.trigger_id, ()), log, n)
+        return whole
+
+    @counters.setter
+    def counters(self, counters: dict[str, tuple[float, ...]]) -> None:
+        self.counters_base, self.count_log, self.counted = counters, None, 0
+
     def copy(self) -> "LeadState":
         """A shallow copy; the engine replaces (never mutates) the containers it changes."""
         return LeadState(
@@ -238,7 +294,7 @@ class LeadState:
             self.seen_base,
             self.caps,
             self.once,
-            self.counters,
+            self.counters_base,
             (),
             self.half_life,
             None,
@@ -247,6 +303,8 @@ class LeadState:
             self.credit_log,
             self.credited,
             self.folded,
+            self.count_log,
+            self.counted,
         )
 
 
@@ -431,10 +489,11 @@ def state_to_dict(s: LeadState) -> dict[str, Any]:
         out["w"] = windows
     if s.once:
         out["o"] = s.once
-    if s.counters:
+    counters = s.counters
+    if counters:
         out["k"] = {
             trigger: [_round_int((t_ref - t) * 1000) for t in times]
-            for trigger, times in s.counters.items()
+            for trigger, times in counters.items()
         }
     if s.recent:
         out["x"] = _recent_to_list(s.recent)
