@@ -114,6 +114,10 @@ class IdLog:
     def __init__(self) -> None:
         self.at: dict[str, int] = {}  # event id (not digest) -> its position
         self.runs: list[int] = []  # [first position, week, ...]: the week of each position on
+        # The last run's week, beside the list: a step reads it without touching the list (a
+        # cold line of its own) unless the week changes.
+        self.week = 0
+        self.has_week = False
         self.known: dict[int, str] | None = None  # position -> digest, where already taken
         # The last whole map built (view): over which base, for how many entries. Read-only,
         # like every container of a state; the next view extends a copy of it.
@@ -143,10 +147,11 @@ def append(log: IdLog | None, n: int, key: str, week: int, known: str = "") -> I
     elif len(log.at) != n:  # not the newest state of this log: branch off its view
         log = _branch(log, n)
     log.at[key] = n
-    runs = log.runs
-    if not runs or runs[-1] != week:
+    if not log.has_week or log.week != week:
+        runs = log.runs
         runs.append(n)
         runs.append(week)
+        log.week, log.has_week = week, True
     if known:
         if log.known is None:
             log.known = {}
@@ -167,6 +172,7 @@ def _branch(log: IdLog, n: int) -> IdLog:
             break
         kept.append(runs[r])
         kept.append(runs[r + 1])
+        out.week, out.has_week = runs[r + 1], True
     if log.known is not None:
         out.known = {i: d for i, d in log.known.items() if i < n}
     return out

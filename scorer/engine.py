@@ -189,23 +189,25 @@ def _count_box(n: int) -> object:
     return _COUNTS[n] if n < 32 else float(n)
 
 
-# The last window boxed (the box is the window's value): the rules of one event and the
-# events of most leads around the same time share a window, and a float-keyed dict lookup
-# hashes the float and compares through a generic call (~350 instructions).
-_LAST_WINDOW: Final[list[object]] = [_NAN]
+# The latest windows boxed, by their last 4 bits (each box is its window's value): leads'
+# events come around the same time, so a few consecutive windows serve nearly every event,
+# and a float-keyed dict lookup hashes the float and compares through a generic call
+# (~350 instructions).
+_RECENT_WINDOWS: Final[list[object]] = [_NAN] * 16
 
 
 def _window_box(window: float) -> object:
-    last = _LAST_WINDOW[0]
-    if cast(float, last) == window:
-        return last
+    slot = int(window) & 15
+    recent = _RECENT_WINDOWS[slot]
+    if cast(float, recent) == window:
+        return recent
     box = _WINDOWS.get(window)
     if box is None:
         if len(_WINDOWS) >= 512:
             _WINDOWS.clear()
         box = window
         _WINDOWS[window] = box
-    _LAST_WINDOW[0] = box
+    _RECENT_WINDOWS[slot] = box
     return box
 
 
@@ -349,8 +351,9 @@ def _counted(s: LeadState, trigger: Trigger, t: float, t_box: object, ordered: b
             return _counted_held(s, trigger, t)
         s.counters = s.counters  # fold the log into the state's own dict (same value)
         log, n = CountLog(trigger.id, count, within), 0
-    base = s.counters_base.get(trigger.id, ())
     items = log.items
+    # The state's own times before the log's, read only when needed (a cold dict).
+    base: tuple[float, ...] = () if n else s.counters_base.get(trigger.id, ())
     if not ordered:
         last = cast(float, items[n - 1]) if n else base[-1] if base else None
         if last is not None and t < last:
@@ -361,6 +364,8 @@ def _counted(s: LeadState, trigger: Trigger, t: float, t_box: object, ordered: b
     if n >= before:
         reached = cast(float, items[n - before]) > t - within if before else True
     else:
+        if n:
+            base = s.counters_base.get(trigger.id, ())
         i = len(base) - (before - n)
         reached = i >= 0 and base[i] > t - within
     items.append(t_box)

@@ -71,6 +71,18 @@ class Folded:
         self.recent = recent
 
 
+# The empty containers of a state built without them (every new lead's), shared: a state's
+# containers are replaced, never changed, so one empty dict serves every state, and the
+# reads and increfs of a lead that keeps one empty (no traits, no loaded ids, ...) go to an
+# object that stays in cache instead of one per lead.
+_NO_TRAITS: Final[dict[str, Any]] = {}
+_NO_IDS: Final[dict[int, str]] = {}
+_NO_CAPS: Final[dict[str, CapRow]] = {}
+_NO_KEYS: Final[dict[str, dict[str, float]]] = {}
+_NO_TIMES: Final[dict[str, tuple[float, ...]]] = {}
+_NO_FOLDED: Final = Folded({}, {}, ())
+
+
 @mypyc_attr(acyclic=True)  # see credits.Contribution
 class CountLog:
     """Times of one counting trigger's matching events, appended in time order (append-only).
@@ -161,21 +173,24 @@ class LeadState:
         counted: int = 0,
     ) -> None:
         self.version = version
-        self.traits = {} if traits is None else traits
+        self.traits = _NO_TRAITS if traits is None else traits
         self.stage = stage
         self.score_ref = score_ref
         self.t_ref = t_ref
         self.fit_points = fit_points
         self.fit_grade = fit_grade
         if folded is None:
-            folded = Folded(
-                {} if sums is None else sums, {} if sum_times is None else sum_times, recent
-            )
+            if sums is None and sum_times is None and not recent:
+                folded = _NO_FOLDED
+            else:
+                folded = Folded(
+                    {} if sums is None else sums, {} if sum_times is None else sum_times, recent
+                )
         self.folded = folded
-        self.seen_base = {} if seen is None else seen
-        self.caps = {} if caps is None else caps
-        self.once = {} if once is None else once
-        self.counters_base = {} if counters is None else counters
+        self.seen_base = _NO_IDS if seen is None else seen
+        self.caps = _NO_CAPS if caps is None else caps
+        self.once = _NO_KEYS if once is None else once
+        self.counters_base = _NO_TIMES if counters is None else counters
         self.half_life = half_life
         self.id_log = id_log
         self.logged = logged

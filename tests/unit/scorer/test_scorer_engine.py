@@ -3,11 +3,12 @@
 import math
 
 import pytest
-from scorer_rulebook import DAY, SPEC, T0, H, event, view
+from scorer_rulebook import DAY, SPEC, T0, H, event, identify, view
 
 from scorer import (
     advance,
     apply_event,
+    merge,
     new_state,
     next_crossing,
     parse_rules,
@@ -15,6 +16,7 @@ from scorer import (
     score_at,
     state_from_dict,
     state_to_dict,
+    update_traits,
 )
 
 RULES = parse_rules(SPEC)
@@ -184,3 +186,25 @@ def test_saving_after_every_step_matches_a_fresh_replay() -> None:
         mine, replayed = state_to_dict(loaded), saved[history.index(e)]
         assert mine.pop("r") == pytest.approx(replayed.pop("r"), abs=1e-8)
         assert mine == replayed
+
+
+def test_new_states_stay_empty_whatever_is_done_to_others() -> None:
+    # New states share their empty containers (state.py): no operation may change them.
+    empty = state_to_dict(new_state())
+    histories = []
+    for lead in range(2):
+        events = [
+            view(f"{lead}v{i}", T0 + i * 3_600, "/pricing" if i % 2 else "/blog")
+            for i in range(30)
+        ]
+        events.append(identify(f"{lead}id", T0 + 1_000, email="a@b.test", title="CEO"))
+        events.append(event(f"{lead}d", "download", T0 + 2_000, asset_id="a1"))
+        histories.append(rescore(events, RULES)[0])
+    merged = merge(histories[0], histories[1], RULES).state
+    update_traits(merged, {"customer_status": "dormant"}, T0 + DAY, RULES)
+    advance(merged, T0 + 90 * DAY, RULES)
+    state_from_dict(state_to_dict(merged))
+    fresh = new_state()
+    assert state_to_dict(fresh) == empty
+    assert (fresh.traits, fresh.seen, fresh.caps, fresh.once, fresh.counters) == ({},) * 5
+    assert (fresh.sums, fresh.sum_times, fresh.recent) == ({}, {}, ())
