@@ -25,6 +25,22 @@ def key_of(properties: Mapping[str, Any], names: Sequence[str]) -> str | None:
     if any(v is None for v in values):
         return None
     text = "\x1f".join(f"{type(v).__name__}:{v}" for v in values)
+    key = _KEYS.get(text)
+    if key is None:
+        if len(_KEYS) >= _KEYS_HELD:
+            _KEYS.clear()
+        key = _KEYS[text] = _digest(text)
+    return key
+
+
+# A pure cache of digests by key text: the same few videos, papers and campaigns come back
+# in event after event, and a digest costs a hasher copy, BLAKE2b and base64 (~2.5k
+# instructions). Bounded: cleared when full.
+_KEYS: Final[dict[str, str]] = {}
+_KEYS_HELD: Final = 4096
+
+
+def _digest(text: str) -> str:
     hasher = _BLAKE2B.copy()
     hasher.update(text.encode())
     # base64.urlsafe_b64encode, without its Python-level wrapper

@@ -35,3 +35,21 @@ def test_a_late_earlier_view_moves_the_credit_to_the_earlier_time() -> None:
         (-3.0, T0 + H, True),
     ]
     assert update.score == pytest.approx(1.5, rel=1e-12)
+
+
+def test_key_digests_come_out_the_same_from_the_cache_and_past_its_bound() -> None:
+    import base64
+    import hashlib
+
+    from scorer.once import key_of
+
+    def expected(text: str) -> str:
+        digest = hashlib.blake2b(text.encode(), digest_size=6).digest()
+        return base64.urlsafe_b64encode(digest).decode()
+
+    for _ in range(2):  # the second round reads the cache (or refills it past its bound)
+        for i in range(5_000):
+            assert key_of({"video_id": f"v{i}", "n": i}, ("video_id", "n")) == expected(
+                f"str:v{i}\x1fint:{i}"
+            )
+    assert key_of({"video_id": "v1"}, ("video_id", "n")) is None
