@@ -57,18 +57,26 @@ _EXP2: Final = math.exp2
 
 @mypyc_attr(acyclic=True)  # see credits.Contribution
 class Folded:
-    """A state's per-rule sums, their times and its recent credits as last folded.
+    """The parts of a state that few steps read: its per-rule sums, their times and its
+    recent credits as last folded, its once_per keys and its own counter times.
 
-    One object for the three, replaced whole by a fold: copying a state for a step then
-    touches one object for them, not three that the step does not read.
+    One object for the five, replaced whole by a fold or a setter: copying a state for a
+    step then increfs one object for them (a cold cache line), not five.
     """
 
     def __init__(
-        self, sums: dict[str, float], times: dict[str, float], recent: tuple[Contribution, ...]
+        self,
+        sums: dict[str, float],
+        times: dict[str, float],
+        recent: tuple[Contribution, ...],
+        once: dict[str, dict[str, float]],
+        counters: dict[str, tuple[float, ...]],
     ) -> None:
         self.sums = sums
         self.times = times
         self.recent = recent
+        self.once = once  # rule -> key hash -> at
+        self.counters = counters  # trigger -> times, before a count log's (LeadState)
 
 
 # The empty containers of a state built without them (every new lead's), shared: a state's
@@ -80,7 +88,7 @@ _NO_IDS: Final[dict[int, str]] = {}
 _NO_CAPS: Final[dict[str, CapRow]] = {}
 _NO_KEYS: Final[dict[str, dict[str, float]]] = {}
 _NO_TIMES: Final[dict[str, tuple[float, ...]]] = {}
-_NO_FOLDED: Final = Folded({}, {}, ())
+_NO_FOLDED: Final = Folded({}, {}, (), _NO_KEYS, _NO_TIMES)
 
 
 @mypyc_attr(acyclic=True)  # see credits.Contribution
@@ -128,15 +136,14 @@ class LeadState:
     # Per-rule sums and the latest credits: `sums`, `sum_times` and `recent` (properties) are
     # these as last folded, then the first `credited` entries of a credit log shared with the
     # lead's other states (see fold), so booking a credit copies neither dict nor tuple.
-    folded: Folded = field(default_factory=lambda: Folded({}, {}, ()))  # sums, times, recent
+    # sums, times, recent, once_per keys, counters before the count log
+    folded: Folded = field(default_factory=lambda: _NO_FOLDED)
     # Applied ids (dedupe.py): {week: digests} as loaded or last pruned, then the first
     # `logged` entries of a log shared with the lead's other states; `seen` is the whole.
     seen_base: dict[int, str] = field(default_factory=dict)
     caps: dict[str, CapRow] = field(default_factory=dict)  # rule -> flat windows (above)
-    once: dict[str, dict[str, float]] = field(default_factory=dict)  # rule -> key hash -> at
-    # Trigger -> times (`counters`, a property): these, then for one trigger the first
-    # `counted` entries of a count log shared with the lead's other states.
-    counters_base: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    # Trigger -> times (`counters`, a property): `counters_base` (in folded), then for one
+    # trigger the first `counted` entries of a count log shared with the lead's other states.
     half_life: float = 1.0  # of the rules it was computed under; lets sums be stored at t_ref
     id_log: IdLog | None = None
     logged: int = 0
@@ -168,7 +175,7 @@ class LeadState:
         logged: int = 0,
         credit_log: CreditLog | None = None,
         credited: int = 0,
-        folded: Folded | None = None,  # instead of sums, recent and sum_times (copy)
+        folded: Folded | None = None,  # instead of sums, recent, sum_times, once, counters
         count_log: CountLog | None = None,
         counted: int = 0,
     ) -> None:
@@ -180,17 +187,19 @@ class LeadState:
         self.fit_points = fit_points
         self.fit_grade = fit_grade
         if folded is None:
-            if sums is None and sum_times is None and not recent:
+            if sums is None and sum_times is None and not recent and not once and not counters:
                 folded = _NO_FOLDED
             else:
                 folded = Folded(
-                    {} if sums is None else sums, {} if sum_times is None else sum_times, recent
+                    {} if sums is None else sums,
+                    {} if sum_times is None else sum_times,
+                    recent,
+                    _NO_KEYS if once is None else once,
+                    _NO_TIMES if counters is None else counters,
                 )
         self.folded = folded
         self.seen_base = _NO_IDS if seen is None else seen
         self.caps = _NO_CAPS if caps is None else caps
-        self.once = _NO_KEYS if once is None else once
-        self.counters_base = _NO_TIMES if counters is None else counters
         self.half_life = half_life
         self.id_log = id_log
         self.logged = logged
@@ -226,7 +235,7 @@ class LeadState:
             recent = base.recent + tuple(items[:n])
             if len(recent) > RECENT_CREDITS:
                 recent = recent[-RECENT_CREDITS:]
-        self.folded = Folded(sums, times, recent)
+        self.folded = Folded(sums, times, recent, base.once, base.counters)
 
     @property
     def sums(self) -> dict[str, float]:
@@ -238,7 +247,7 @@ class LeadState:
     def sums(self, sums: dict[str, float]) -> None:
         self.fold()
         base = self.folded
-        self.folded = Folded(sums, base.times, base.recent)
+        self.folded = Folded(sums, base.times, base.recent, base.once, base.counters)
 
     @property
     def sum_times(self) -> dict[str, float]:
@@ -249,7 +258,7 @@ class LeadState:
     def sum_times(self, times: dict[str, float]) -> None:
         self.fold()
         base = self.folded
-        self.folded = Folded(base.sums, times, base.recent)
+        self.folded = Folded(base.sums, times, base.recent, base.once, base.counters)
 
     @property
     def recent(self) -> tuple[Contribution, ...]:
@@ -261,7 +270,7 @@ class LeadState:
     def recent(self, recent: tuple[Contribution, ...]) -> None:
         self.fold()
         base = self.folded
-        self.folded = Folded(base.sums, base.times, recent)
+        self.folded = Folded(base.sums, base.times, recent, base.once, base.counters)
 
     @property
     def seen(self) -> dict[int, str]:
@@ -280,6 +289,26 @@ class LeadState:
     @seen.setter
     def seen(self, seen: dict[int, str]) -> None:
         self.seen_base, self.id_log, self.logged = seen, None, 0
+
+    @property
+    def once(self) -> dict[str, dict[str, float]]:
+        """Per once_per rule: key hash -> the time it was credited at."""
+        return self.folded.once
+
+    @once.setter
+    def once(self, once: dict[str, dict[str, float]]) -> None:
+        base = self.folded
+        self.folded = Folded(base.sums, base.times, base.recent, once, base.counters)
+
+    @property
+    def counters_base(self) -> dict[str, tuple[float, ...]]:
+        """Counter times before the count log's (see counters)."""
+        return self.folded.counters
+
+    @counters_base.setter
+    def counters_base(self, counters: dict[str, tuple[float, ...]]) -> None:
+        base = self.folded
+        self.folded = Folded(base.sums, base.times, base.recent, base.once, counters)
 
     @property
     def counters(self) -> dict[str, tuple[float, ...]]:
@@ -308,8 +337,8 @@ class LeadState:
             None,
             self.seen_base,
             self.caps,
-            self.once,
-            self.counters_base,
+            None,
+            None,
             (),
             self.half_life,
             None,
