@@ -355,37 +355,41 @@ class LeadState:
 _FEW: Final = 4  # logged credits folded one by one; more go through _fold_many's slots
 
 
+@mypyc_attr(acyclic=True)
+class _Running:
+    """One rule's running sum and the time it is held at, during _fold_many (native floats:
+    no float object made and freed per credit, as a list of floats did)."""
+
+    def __init__(self, value: float, since: float) -> None:
+        self.value = value
+        self.since = since
+
+
 def _fold_many(
     items: list[Contribution], n: int, h: float, sums: dict[str, float], times: dict[str, float]
 ) -> None:
     """LeadState.fold for many credits: each rule's running sum and time in a slot, written
     back once per rule (the same arithmetic per rule, in the same order)."""
-    slots: dict[str, int] = {}
-    values: list[float] = []
-    sinces: list[float] = []
+    slots: dict[str, _Running] = {}
     for i in range(n):
         c = items[i]
         rule_id, points, at = c.rule_id, c.points, c.at
-        j = slots.get(rule_id, -1)
-        if j < 0:
-            slots[rule_id] = len(values)
+        slot = slots.get(rule_id)
+        if slot is None:
             held = times.get(rule_id)
             if held is None:
-                values.append(points)
-                sinces.append(at)
+                slots[rule_id] = _Running(points, at)
                 continue
-            values.append(sums[rule_id])
-            sinces.append(held)
-            j = len(values) - 1
-        since = sinces[j]
+            slot = slots[rule_id] = _Running(sums[rule_id], held)
+        since = slot.since
         if at >= since:  # decay.add_credit, inline
-            values[j] = values[j] * _EXP2((since - at) / h) + points
-            sinces[j] = at
+            slot.value = slot.value * _EXP2((since - at) / h) + points
+            slot.since = at
         else:
-            values[j] = values[j] + points * _EXP2((at - since) / h)
-    for rule_id, j in slots.items():
-        sums[rule_id] = values[j]
-        times[rule_id] = sinces[j]
+            slot.value = slot.value + points * _EXP2((at - since) / h)
+    for rule_id, slot in slots.items():
+        sums[rule_id] = slot.value
+        times[rule_id] = slot.since
 
 
 def new_state() -> LeadState:
