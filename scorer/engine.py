@@ -333,7 +333,7 @@ def _counted(s: LeadState, trigger: Trigger, t: float, t_box: object, ordered: b
     """Record a matching event for a counting trigger; True if the count is reached.
 
     `ordered`: t is at or after the lead's latest time before this event, so after every
-    held time. An in-order event is appended to the state's count log (state.CountLog)
+    logged time. An in-order event is appended to the state's count log (state.CountLog)
     when the log is this trigger's and the state is its newest; else _counted_held.
     """
     count, within, log, n = trigger.count, trigger.within, s.count_log, s.counted
@@ -354,7 +354,7 @@ def _counted(s: LeadState, trigger: Trigger, t: float, t_box: object, ordered: b
     items = log.items
     # The state's own times before the log's, read only when needed (a cold dict).
     base: tuple[float, ...] = () if n else s.counters_base.get(trigger.id, ())
-    if not ordered:
+    if not ordered or not n:  # (logged times are event times, never after t_ref)
         last = cast(float, items[n - 1]) if n else base[-1] if base else None
         if last is not None and t < last:
             s.counters = s.counters

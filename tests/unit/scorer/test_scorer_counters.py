@@ -121,3 +121,12 @@ def test_a_stored_state_and_the_logged_one_store_the_same_times() -> None:
         stored = state_to_dict(state)
         assert state_to_dict(state_from_dict(stored)) == stored
     assert state.counters["views"] == (T0 + 60 * 37, T0 + 60 * 38, T0 + 60 * 39)
+
+
+def test_a_stored_time_after_the_states_own_time_is_still_ordered() -> None:
+    # Written by nothing of ours, but loadable: a counter time 60 s after t_ref.
+    stored = {"v": "c1", "st": "cold", "s": 0.0, "t": T0, "h": 86_400.0, "k": {"views": [-60_000]}}
+    state = state_from_dict(stored)
+    held = state.counters["views"]
+    update = apply_event(state, ScoringEvent("late", "page_view", T0 + 30, {}), RULES)
+    assert update.state.counters["views"] == _reference(held, T0 + 30, 3, 3600.0)[0]
