@@ -4,8 +4,9 @@ The profile table holds each state as the dict `state_to_dict` wrote; decoding i
 (`state_from_dict`) on the profile's next event cost ~11 us of the worker's ~300 us per
 event (bench/RESULTS.md, Worker). This cache keeps, per profile, the dict written and
 the state it was written from, and hands that state back while the table still holds
-an equal dict. Anything else (a value recovered from the changelog, written by another
-worker, or evicted here) is decoded as before.
+an equal dict: a RocksDB store's values, and an in-memory store's after a recovery (until
+its next commit an in-memory store holds the state itself, streams/tables.py). Anything
+else (written by another worker, or evicted here) is decoded as before.
 
 A state handed back is the one `apply_event` returned, before the dict's rounding (cap
 and counter times in whole milliseconds from t_ref, per-rule explanation sums to nine
