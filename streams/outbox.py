@@ -60,6 +60,16 @@ class Outbox:
         self._flushing: set[asyncio.Task[None]] = set()
         self._stored: dict[str, Stored] = {}
         self._partitions: dict[str, int] = {}
+        self._before_commit: list[Callable[[], None]] = []
+
+    def on_commit(self, write: Callable[[], None]) -> None:
+        """Call `write` (which adds messages) before each flush ahead of an offset commit."""
+        self._before_commit.append(write)
+
+    async def flush_for_commit(self) -> None:
+        for write in self._before_commit:
+            write()
+        await self.flush()
 
     def on_stored(self, topic: str, stored: Stored) -> None:
         """Call `stored` for every batch of `topic` the broker has acknowledged."""
@@ -160,12 +170,12 @@ class OutboxProducer(driver.Producer):
     app's outbox first."""
 
     async def flush(self) -> None:
-        await _outbox_of(self.app).flush()
+        await _outbox_of(self.app).flush_for_commit()
         await super().flush()
 
     async def on_stop(self) -> None:
         if self._producer is not None:
-            await _outbox_of(self.app).flush()
+            await _outbox_of(self.app).flush_for_commit()
         await super().on_stop()
 
 

@@ -139,3 +139,21 @@ def test_a_message_larger_than_a_batch_goes_in_a_batch_of_its_own() -> None:
     asyncio.run(run())
     assert [v for _, v in producer.log[("t", 0)]] == [b"a", b"x" * 500, b"b"]
     assert producer.batches == 3
+
+
+def test_what_waits_for_a_commit_is_added_before_the_commits_flush_and_not_by_the_linger() -> None:
+    producer = FakeProducer()
+
+    async def run() -> None:
+        outbox = outbox_on(producer)
+        outbox.on_commit(lambda: outbox.add(TopicPartition("changelog", 1), b"k", b"held"))
+        outbox.add(TopicPartition("t", 0), b"k", b"v")
+        for _ in range(200):  # the linger writes what was added, and only that
+            if producer.log:
+                break
+            await asyncio.sleep(0.01)
+        assert producer.log == {("t", 0): [(b"k", b"v")]}
+        await outbox.flush_for_commit()
+
+    asyncio.run(run())
+    assert producer.log[("changelog", 1)] == [(b"k", b"held")]
