@@ -20,6 +20,7 @@ from mode import CrashingSupervisor
 from leadscore.settings import Settings
 from schemas import topics
 from scorer import (
+    LeadState,
     Rules,
     next_crossing,
     state_from_dict,
@@ -27,7 +28,7 @@ from scorer import (
 from streams import commands
 from streams.conversion import decoded, outcome_traits
 from streams.fetching import App
-from streams.profile import SCORE, step
+from streams.profile import SCORE, saved, unsaved_step
 from streams.routing import partition_of
 from streams.schedule import CrossingSchedule
 from streams.sending import Sender
@@ -114,10 +115,9 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
             beacon=app.tables.beacon,
         )
     )
-    profiles.use_outbox(app.outbox)
-
     sender = Sender(app.outbox)
     states = StateCache()
+    profiles.use_outbox(app.outbox, lambda profile, entry: saved(profile, entry, states))
 
     async def route(profile: str, command: dict[str, Any]) -> None:
         await sender.send(
@@ -129,8 +129,10 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
 
     async def apply(profile: str, command: dict[str, Any]) -> None:
         """One command on one profile; the caller's current event is in its partition."""
-        # The store itself: Table.get reads a present key twice and calls a sensor.
-        result = step(profile, profiles.data.get(profile), command, rules, time.time(), states)
+        # The store itself: Table.get reads a present key twice and calls a sensor. Its
+        # value may hold the LeadState itself, serialized at the next commit (tables.py).
+        entry = profiles.data.get(profile)
+        result = unsaved_step(profile, entry, command, rules, time.time(), states)
         for kind, message in result.emit:
             await sender.send(
                 scores_out if kind == SCORE else changes_out, profile.encode(), message
@@ -219,8 +221,11 @@ def rebuild_schedule(pipeline: Pipeline, profiles: Any, rules: Rules) -> None:
     """After a restart or rebalance: the schedule is derived from the table alone."""
     pipeline.schedule.clear()
     for profile, entry in profiles.items():
-        if entry and "state" in entry:
-            due = next_crossing(state_from_dict(entry["state"]), rules)
+        state = entry.get("state") if entry else None
+        if state is not None:
+            if not isinstance(state, LeadState):
+                state = state_from_dict(state)
+            due = next_crossing(state, rules)
             pipeline.schedule.set(profile, fire_time(due, time.time()))
     log.info("decay schedule rebuilt: %d profiles due later", len(pipeline.schedule))
 

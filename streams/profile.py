@@ -3,6 +3,11 @@
 `step` takes the profile's table value and a command from `scoring-input` and returns the
 new table value, the messages to emit and the commands to forward. The agent only does
 the I/O around it, so this is where the stream layer's behaviour is unit-tested.
+
+The worker itself calls `unsaved_step`, whose table value may hold the new `LeadState`
+itself under "state": an in-memory store keeps it as it is, and it is serialized with
+`saved` only when its changelog record is written, at the next commit
+(streams/tables.py), so a lead's events between two commits pay for one `state_to_dict`.
 """
 
 from __future__ import annotations
@@ -44,7 +49,6 @@ class Step:
     forward: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (profile, cmd)
     reschedule: bool = False  # the profile's next decay crossing may have moved
     crossing: float | None = None  # ...to this time (None: no crossing ahead)
-    state: LeadState | None = None  # the state entry["state"] was written from
 
 
 def step(
@@ -56,11 +60,33 @@ def step(
     states: StateCache | None = None,
 ) -> Step:
     """`states`: decoded states to reuse, and to keep the new one in (streams/state_cache.py)."""
-    result = _step(profile, entry or {}, command, rules, now, states)
-    if states is not None and result.state is not None:
-        assert result.entry is not None  # noqa: S101 - _stored sets both
-        states.remember(profile, result.entry["state"], result.state)
+    result = unsaved_step(profile, entry, command, rules, now, states)
+    if result.entry is not None:
+        result.entry = saved(profile, result.entry, states)
     return result
+
+
+def unsaved_step(
+    profile: str,
+    entry: dict[str, Any] | None,
+    command: dict[str, Any],
+    rules: Rules,
+    now: float,
+    states: StateCache | None = None,
+) -> Step:
+    """`step`, whose new table value may hold the new state unserialized (see `saved`)."""
+    return _step(profile, entry or {}, command, rules, now, states)
+
+
+def saved(profile: str, entry: dict[str, Any], states: StateCache | None) -> dict[str, Any]:
+    """The table value as stored: its state serialized (and remembered in `states`)."""
+    state = entry.get("state")
+    if not isinstance(state, LeadState):
+        return entry
+    stored = state_to_dict(state)
+    if states is not None:
+        states.remember(profile, stored, state)
+    return {**entry, "state": stored}
 
 
 def _step(
@@ -74,18 +100,21 @@ def _step(
     if "merged_into" in entry:
         # A straggler for a merged anonymous profile belongs to its lead.
         return Step(forward=[(entry["merged_into"], command)])
-    if "state" not in entry:
+    stored = entry.get("state")
+    if stored is None:
         state = new_state()
+    elif isinstance(stored, LeadState):  # applied since the last commit (unsaved_step)
+        state = stored
     elif states is None:
-        state = state_from_dict(entry["state"])
+        state = state_from_dict(stored)
     else:
-        state = states.decoded(profile, entry["state"])
+        state = states.decoded(profile, stored)
     kind = command.get("kind")
     if kind == commands.EVENT:
         return _event(profile, entry, state, command["event"], rules)
     if kind == commands.MERGE_OUT:
         forward = (
-            [(command["into"], commands.absorb(profile, entry["state"]))]
+            [(command["into"], commands.absorb(profile, saved(profile, entry, None)["state"]))]
             if "state" in entry
             else []
         )
@@ -148,8 +177,7 @@ def _updated(
 
 def _stored(entry: dict[str, Any], update: Update, rules: Rules) -> Step:
     return Step(
-        entry={**entry, "state": state_to_dict(update.state)},
+        entry={**entry, "state": update.state},
         reschedule=True,
         crossing=next_crossing(update.state, rules),
-        state=update.state,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from schemas import topics
 from scorer import parse_rules
 from tests.integration.streams.worker_io import (
     changes_by_lead,
@@ -252,3 +254,30 @@ def test_the_rocksdb_store_keeps_each_lead_across_a_restart(
     expected = reference_scores(events, parse_rules(RULES))
     assert {lead: latest[lead]["score"] for lead in expected} == pytest.approx(expected, rel=1e-9)
     scores.close()
+
+
+def test_a_stopped_worker_has_written_every_lead_it_applied_to_the_changelog(
+    tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """A profile's changelog record waits for the next commit (streams/tables.py); a worker
+    stopped right after scoring still writes each lead's latest value."""
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES)
+    env = stage_env(tmp_path / "var", kafka_bootstrap, topic_prefix, LEADSCORE_RULES=str(rules))
+    events = page_views(20, 5, start=time.time() - 600, spacing=1.0)
+    last = {e["lead_id"]: e["event_id"] for e in events}
+    scores = TopicReader(kafka_bootstrap, topic_prefix + "lead-scores")
+    with running_pipeline(env, ("worker",)):
+        produce(kafka_bootstrap, [topic_record(topic_prefix, e) for e in events])
+        scores.until(lambda vs: {v["event_id"] for v in vs} >= set(last.values()), timeout=90)
+    changelog = TopicReader(
+        kafka_bootstrap, f"{topic_prefix}{topics.WORKER_APP}-{topics.PROFILES_TABLE}-changelog"
+    )
+
+    def latest_written() -> dict[str, str]:
+        values = {json.loads(key or "null"): value for key, value in changelog.messages}
+        return {lead: value["last_score"]["event_id"] for lead, value in values.items()}
+
+    changelog.until(lambda _: latest_written() == last, timeout=30)
+    scores.close()
+    changelog.close()
