@@ -28,7 +28,7 @@ from scorer import (
 from streams import commands
 from streams.conversion import decoded, outcome_traits
 from streams.fetching import App
-from streams.profile import SCORE, saved, unsaved_step
+from streams.profile import SCORE, saved, step
 from streams.routing import partition_of
 from streams.schedule import CrossingSchedule
 from streams.sending import Sender
@@ -132,7 +132,7 @@ def create_app(settings: Settings, rules: Rules, store: str | None = None) -> Pi
         # The store itself: Table.get reads a present key twice and calls a sensor. Its
         # value may hold the LeadState itself, serialized at the next commit (tables.py).
         entry = profiles.data.get(profile)
-        result = unsaved_step(profile, entry, command, rules, time.time(), states)
+        result = step(profile, entry, command, rules, time.time(), states, serialize=False)
         for kind, message in result.emit:
             await sender.send(
                 scores_out if kind == SCORE else changes_out, profile.encode(), message

@@ -4,9 +4,9 @@
 new table value, the messages to emit and the commands to forward. The agent only does
 the I/O around it, so this is where the stream layer's behaviour is unit-tested.
 
-The worker itself calls `unsaved_step`, whose table value may hold the new `LeadState`
-itself under "state": an in-memory store keeps it as it is, and it is serialized with
-`saved` only when its changelog record is written, at the next commit
+The worker itself calls it with `serialize=False`, so the new table value may hold the
+new `LeadState` itself under "state". An in-memory store keeps it as it is; it is
+serialized with `saved` only when its changelog record is written, at the next commit
 (streams/tables.py), so a lead's events between two commits pay for one `state_to_dict`.
 """
 
@@ -58,24 +58,15 @@ def step(
     rules: Rules,
     now: float,
     states: StateCache | None = None,
+    *,
+    serialize: bool = True,
 ) -> Step:
-    """`states`: decoded states to reuse, and to keep the new one in (streams/state_cache.py)."""
-    result = unsaved_step(profile, entry, command, rules, now, states)
-    if result.entry is not None:
+    """`states`: decoded states to reuse, and to keep the new one in (streams/state_cache.py).
+    Without `serialize` the new table value may hold the new state itself (see `saved`)."""
+    result = _step(profile, entry or {}, command, rules, now, states)
+    if serialize and result.entry is not None:
         result.entry = saved(profile, result.entry, states)
     return result
-
-
-def unsaved_step(
-    profile: str,
-    entry: dict[str, Any] | None,
-    command: dict[str, Any],
-    rules: Rules,
-    now: float,
-    states: StateCache | None = None,
-) -> Step:
-    """`step`, whose new table value may hold the new state unserialized (see `saved`)."""
-    return _step(profile, entry or {}, command, rules, now, states)
 
 
 def saved(profile: str, entry: dict[str, Any], states: StateCache | None) -> dict[str, Any]:
@@ -103,7 +94,7 @@ def _step(
     stored = entry.get("state")
     if stored is None:
         state = new_state()
-    elif isinstance(stored, LeadState):  # applied since the last commit (unsaved_step)
+    elif isinstance(stored, LeadState):  # applied since the last commit (serialize=False)
         state = stored
     elif states is None:
         state = state_from_dict(stored)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from scorer import LeadState
-from streams.profile import saved, step, unsaved_step
+from streams.profile import saved, step
 from streams.state_cache import StateCache
 from tests.unit.streams.test_profile_step import RULES, T0
 from tests.unit.streams.test_state_cache import DEFAULT_RULES, _history, _without_sums
@@ -17,7 +17,7 @@ from tests.unit.streams.test_state_cache import DEFAULT_RULES, _history, _withou
 
 def test_saved_serializes_a_state_once_and_remembers_it() -> None:
     cache = StateCache()
-    result = unsaved_step("l1", None, _history(random.Random(1))[0], RULES, T0)
+    result = step("l1", None, _history(random.Random(1))[0], RULES, T0, serialize=False)
     assert result.entry is not None and isinstance(result.entry["state"], LeadState)
     stored = saved("l1", result.entry, cache)
     assert isinstance(stored["state"], dict)
@@ -44,7 +44,7 @@ def test_unserialized_values_between_commits_change_no_output_and_no_written_val
     for cmd in _history(rng):
         lead = rng.choice(["l1", "l2", "l3"])
         a = step(lead, plain.get(lead), cmd, rules, T0)
-        b = unsaved_step(lead, store.get(lead), cmd, rules, T0, cache)
+        b = step(lead, store.get(lead), cmd, rules, T0, cache, serialize=False)
         assert b.emit == a.emit and b.forward == a.forward
         assert (b.crossing, b.reschedule) == (a.crossing, a.reschedule)
         if a.entry is not None:
