@@ -1,5 +1,6 @@
-"""The worker's Faust app: a consumer that long-polls for at most FETCH_MAX_WAIT_MS, and
-a producer that writes the app's outbox (streams/outbox.py) before each commit.
+"""The worker's Faust app: a consumer that long-polls for at most FETCH_MAX_WAIT_MS and
+rewinds partitions nobody has committed (streams/rewind.py), and a producer that writes the
+app's outbox (streams/outbox.py) before each commit.
 
 Faust's aiokafka driver hard-codes `fetch_max_wait_ms=1500`. aiokafka keeps one fetch in
 flight per broker, and leaves out of a new fetch any partition whose fetched records are
@@ -13,14 +14,17 @@ worker then sends a few more empty fetches a second, which costs little.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, Final
 
 import aiokafka
 import faust
 from faust.transport.drivers import aiokafka as driver
+from faust.types import TP
 
 from streams.outbox import Outbox, OutboxProducer
+from streams.rewind import rewind_to_committed
 
 # The longest an idle fetch holds the worker's one fetch slot.
 FETCH_MAX_WAIT_MS: Final = 100
@@ -32,6 +36,18 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
         # Read by AIOKafkaConsumer.start() when it builds its fetcher.
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
         return consumer
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        # Faust's signature; a partition without a commit maps to None, as in aiokafka's.
+        committed: Mapping[TP, int] = await self.call_thread(self._rewind)
+        return committed
+
+    async def _rewind(self) -> Mapping[Any, int | None]:
+        return await rewind_to_committed(
+            self._ensure_consumer(),
+            self.app.conf.consumer_auto_offset_reset,
+            self.consumer._is_changelog_tp,
+        )
 
 
 class _Consumer(driver.Consumer):
