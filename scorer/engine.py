@@ -54,7 +54,7 @@ from scorer.events import ScoringEvent
 from scorer.fit import evaluate
 from scorer.ledger import demote, restamp, result, score_at, set_traits
 from scorer.limits import CAP_LATENESS, DEDUPE_PRUNE_AT, MAX_CAP_WINDOWS
-from scorer.matching import Check1, Predicate, check, native_checks, path_of
+from scorer.matching import Check1, Predicate, cached_path, check, native_checks
 from scorer.outputs import StageChange, Update
 from scorer.rules import Rule, Rules, Trigger
 from scorer.stages import RANK, higher_of, stage_for
@@ -479,7 +479,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     if plan.needs_path and "path" not in props:
         url = props.get("url")
         if isinstance(url, str):
-            path = path_of(url)
+            path = cached_path(url)
     traits, latest = s.traits, s.t_ref
     t_box: object = t  # the event's time as one float object (see _COUNTS)
     added: list[Contribution] = []

@@ -3,8 +3,10 @@
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from scorer.matching import compile_where, path_of
+from scorer.matching import cached_path, compile_where, path_of
 
 CASES: list[tuple[dict[str, Any], dict[str, Any], bool]] = [
     ({"plan": "pro"}, {"plan": "pro"}, True),
@@ -64,3 +66,57 @@ def test_conditions(where: dict[str, Any], props: dict[str, Any], expected: bool
 )
 def test_path_of_url(url: str, path: str) -> None:
     assert path_of(url) == path
+
+
+URL_PARTS = st.sampled_from(
+    [
+        "https://",
+        "http://",
+        "//",
+        "",
+        "acme.test",
+        ":8080",
+        "/",
+        "/a",
+        "/pricing",
+        "?",
+        "#",
+        "=",
+        "&",
+        "x",
+        "://",
+        "é",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(URL_PARTS, st.text(max_size=3)), max_size=8).map("".join))
+def test_cached_path_is_path_of(url: str) -> None:
+    for _ in range(2):  # the second call reads the cache
+        assert cached_path(url) == path_of(url)
+        assert type(cached_path(url)) is str
+
+
+def test_cached_paths_come_out_the_same_from_the_cache_and_past_its_bound() -> None:
+    urls = [f"https://acme.test/p{i % 700}?q={i}#f" if i % 3 else f"/p/{i}" for i in range(9_000)]
+    for _ in range(2):  # the second round reads the cache (or refills it past its bound)
+        for url in urls:
+            assert cached_path(url) == path_of(url)
+
+
+class _OddStr(str):
+    """A str that hashes and compares like another: the cache must not answer for it."""
+
+    def __hash__(self) -> int:
+        return hash("https://acme.test/pricing")
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __ne__ = str.__ne__
+
+
+def test_a_str_subclass_is_not_answered_from_the_cache() -> None:
+    assert cached_path("https://acme.test/pricing") == "/pricing"
+    assert cached_path(_OddStr("https://acme.test/careers?x")) == "/careers"
