@@ -362,12 +362,21 @@ def _counted(s: LeadState, trigger: Trigger, t: float, t_box: object, ordered: b
     # the count-th latest time, counting this one: `before` earlier ones back
     before = count - 1
     if n >= before:
-        reached = cast(float, items[n - before]) > t - within if before else True
+        if before:
+            # The log's times are nondecreasing, so its first (a native field; the count-th
+            # latest is a float object of an earlier event, a cold cache line) bounds the
+            # count-th latest from below: usually that already decides it.
+            cut = t - within
+            reached = log.first > cut or cast(float, items[n - before]) > cut
+        else:
+            reached = True
     else:
         if n:
             base = s.counters_base.get(trigger.id, ())
         i = len(base) - (before - n)
         reached = i >= 0 and base[i] > t - within
+    if not n:
+        log.first = t
     items.append(t_box)
     s.count_log, s.counted = log, n + 1
     return reached

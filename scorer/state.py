@@ -108,6 +108,7 @@ class CountLog:
         self.count = count
         self.within = within
         self.items: list[object] = []  # float objects, nondecreasing, each >= the base's last
+        self.first = 0.0  # the value of items[0], once there is one (read without a float)
 
 
 def count_view(base: tuple[float, ...], log: CountLog, n: int) -> tuple[float, ...]:

@@ -130,3 +130,19 @@ def test_a_stored_time_after_the_states_own_time_is_still_ordered() -> None:
     held = state.counters["views"]
     update = apply_event(state, ScoringEvent("late", "page_view", T0 + 30, {}), RULES)
     assert update.state.counters["views"] == _reference(held, T0 + 30, 3, 3600.0)[0]
+
+
+def test_the_window_edge_is_exclusive_and_the_first_logged_time_only_bounds_it() -> None:
+    def fired(times: list[float]) -> list[bool]:
+        state, out = new_state(), []
+        for i, t in enumerate(times):
+            update = apply_event(state, ScoringEvent(f"w{i}", "page_view", t, {}), RULES)
+            out.append(any(c.rule_id == "views" for c in update.contributions))
+            state = update.state
+        return out
+
+    # the count-th latest time exactly `within` before: not inside the window
+    assert fired([T0, T0 + 1800, T0 + 3600]) == [False, False, False]
+    assert fired([T0, T0 + 1800, T0 + 3599]) == [False, False, True]
+    # the log's first time is outside the window, the count-th latest inside
+    assert fired([T0, T0 + 4000, T0 + 4001, T0 + 4002]) == [False, False, False, True]
