@@ -1,11 +1,22 @@
 """Bounded state: applied ids pruned by event time, a typical lead stays under 2 KB."""
 
 import json
+import random
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scorer_rulebook import DAY, T0, event, view
 
-from scorer import apply_event, load_rules, new_state, parse_rules, state_to_dict
+from scorer import (
+    LeadState,
+    apply_event,
+    load_rules,
+    new_state,
+    parse_rules,
+    state_from_dict,
+    state_to_dict,
+)
 from scorer.dedupe import Seen, contains, count, digest, remember
 from scorer.limits import DEDUPE_IDS, DEDUPE_PRUNE_AT
 
@@ -88,3 +99,39 @@ def test_applied_ids_through_apply_event_match_remember_across_pruning() -> None
             assert state.seen == seen
     assert state.seen == seen and count(seen) < DEDUPE_PRUNE_AT
     assert apply_event(state, view(f"id{DEDUPE_PRUNE_AT + 299}", T0), RULES).duplicate
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.integers(0, 2**32), st.integers(1, 80))
+def test_applied_ids_match_remember_with_retries_weeks_and_round_trips(
+    seed: int, steps: int
+) -> None:
+    """Each state's ids, whatever its path (retries from older states, so logs branch; weeks
+    that change and come back; stored round trips), are remember's map of its own history."""
+    rng = random.Random(seed)
+    history: list[tuple[LeadState, Seen, list[str]]] = [(new_state(), {}, [])]
+    clock = T0
+    for i in range(steps):
+        state, seen, ids = history[-1]
+        roll = rng.random()
+        if roll < 0.15 and len(history) > 1:  # a retry from an older state
+            newest = history[-1][2]
+            state, seen, ids = history[rng.randrange(len(history) - 1)]
+            later = [e for e in newest if e not in ids]  # in the log, after this state's view
+            if later:
+                assert not apply_event(state, view(later[-1], clock), RULES).duplicate
+        elif roll < 0.25:
+            state = state_from_dict(state_to_dict(state))
+        if ids and rng.random() < 0.2:  # a redelivered id of this state's own history
+            assert apply_event(state, view(rng.choice(ids), clock), RULES).duplicate
+        clock += rng.choice([60.0, 3_600.0, 2 * DAY, 6 * DAY])
+        at = clock - (rng.choice([DAY, 8 * DAY]) if rng.random() < 0.2 else 0.0)
+        eid = f"id{i}"
+        update = apply_event(state, view(eid, at), RULES)
+        assert not update.duplicate
+        seen = remember(seen, digest(eid), at, update.state.t_ref)
+        history.append((update.state, seen, [*ids, eid]))
+    for state, seen, ids in history:
+        assert state.seen == seen
+        for eid in ids[-3:]:
+            assert apply_event(state, view(eid, clock), RULES).duplicate
