@@ -34,8 +34,13 @@ async def rewind_to_committed(
     offsets, as `seek_to_committed` does.
     """
     committed: Mapping[TopicPartition, int | None] = await consumer.seek_to_committed()
+    # Fetching the commits took a round trip per partition: a rebalance may have taken
+    # some away since, and seeking one of those would raise.
+    assigned = consumer.assignment()
     # An offset of 0 is left alone by aiokafka too; the beginning is the same place.
-    uncommitted = [tp for tp, offset in committed.items() if not offset and not skip(tp)]
+    uncommitted = [
+        tp for tp, offset in committed.items() if not offset and tp in assigned and not skip(tp)
+    ]
     if uncommitted:
         if reset == "earliest":
             await consumer.seek_to_beginning(*uncommitted)

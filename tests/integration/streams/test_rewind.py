@@ -86,3 +86,39 @@ def test_partitions_without_a_commit_go_back_by_the_reset_policy(
     # Uncommitted: back to the start; committed: its offset; skipped (a changelog): untouched.
     assert seen["earliest"] == [0, 2, RECORDS]
     assert seen["latest"] == [RECORDS, 2, RECORDS]
+
+
+async def rewind_across_a_revocation(bootstrap: str, topic: str) -> int:
+    kept, revoked = TopicPartition(topic, 0), TopicPartition(topic, 1)
+    consumer = aiokafka.AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=topic + "-group",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        consumer.assign([kept, revoked])
+        await read_to_end(consumer, [kept, revoked])
+        fetch_commits = consumer.seek_to_committed
+
+        async def revoking(*partitions: TopicPartition) -> object:
+            committed = await fetch_commits(*partitions)
+            consumer.assign([kept])  # a rebalance while the commits were being fetched
+            return committed
+
+        consumer.seek_to_committed = revoking  # type: ignore[method-assign]
+        await rewind_to_committed(consumer, "earliest", lambda tp: False)
+        position: int = await consumer.position(kept)
+        return position
+    finally:
+        await consumer.stop()
+
+
+def test_a_partition_revoked_meanwhile_is_not_sought(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    topic = topic_prefix + "revoked"
+    make_topic(kafka_bootstrap, topic, 2)
+    # aiokafka raises IllegalStateError for a seek on a partition no longer assigned.
+    assert asyncio.run(rewind_across_a_revocation(kafka_bootstrap, topic)) == 0
