@@ -20,7 +20,7 @@ logged ids, ~4e-11 per lead, no longer counts as a repeat until the state is sav
 
 from hashlib import blake2b
 from math import floor
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from scorer.limits import DEDUPE_BUCKET, DEDUPE_IDS, DEDUPE_PRUNE_AT, DIGEST_BYTES, ID_BYTES
 
@@ -101,6 +101,13 @@ def remember(seen: Seen, key: str, at: float, latest: float) -> Seen:
     return updated
 
 
+# The first key of every IdLog's dict, never an event id (not a str): a dict with a key
+# that is not a str keeps each key's hash in its entry, so looking up a new id compares
+# hashes in the table. With str keys only, CPython reads the hash from each key object it
+# probes: an id of an earlier event, a cold cache line per probe. Position -1: before all.
+_GENERAL: Final = 0
+
+
 @mypyc_attr(acyclic=True)  # see credits.Contribution
 class IdLog:
     """Event ids applied since a state's `seen` map, in order, with their weeks (append-only).
@@ -112,7 +119,8 @@ class IdLog:
     """
 
     def __init__(self) -> None:
-        self.at: dict[str, int] = {}  # event id (not digest) -> its position
+        # event id (not digest) -> its position, after one entry that is not an id (_GENERAL)
+        self.at: dict[object, int] = {_GENERAL: -1}
         self.runs: list[int] = []  # [first position, week, ...]: the week of each position on
         # The last run's week, beside the list: a step reads it without touching the list (a
         # cold line of its own) unless the week changes.
@@ -144,7 +152,7 @@ def append(log: IdLog | None, n: int, key: str, week: int, known: str = "") -> I
     """
     if log is None:
         log = IdLog()
-    elif len(log.at) != n:  # not the newest state of this log: branch off its view
+    elif len(log.at) != n + 1:  # not the newest state of this log (_GENERAL is one more)
         log = _branch(log, n)
     log.at[key] = n
     if not log.has_week or log.week != week:
@@ -162,7 +170,7 @@ def append(log: IdLog | None, n: int, key: str, week: int, known: str = "") -> I
 def _branch(log: IdLog, n: int) -> IdLog:
     out = IdLog()
     at = out.at
-    for key, i in log.at.items():  # position order
+    for key, i in log.at.items():  # position order (_GENERAL first, already in `at`)
         if i >= n:
             break
         at[key] = i
@@ -195,13 +203,15 @@ def view(seen: Seen, log: IdLog | None, n: int) -> Seen:
     for key, i in log.at.items():  # position order
         if i >= n:
             break
+        if i < 0:  # _GENERAL
+            continue
         while r < size and runs[r] <= i:
             week = runs[r + 1]
             r += 2
         if i < start:
             continue
         d = known.get(i) if known else None
-        out[week] = out.get(week, "") + (digest(key) if d is None else d)
+        out[week] = out.get(week, "") + (digest(cast(str, key)) if d is None else d)
     log.built, log.built_base, log.built_n = out, seen, n
     return out
 

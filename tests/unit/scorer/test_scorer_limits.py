@@ -135,3 +135,17 @@ def test_applied_ids_match_remember_with_retries_weeks_and_round_trips(
         assert state.seen == seen
         for eid in ids[-3:]:
             assert apply_event(state, view(eid, clock), RULES).duplicate
+
+
+def test_the_id_log_appends_in_place_from_its_newest_state_and_branches_otherwise() -> None:
+    from scorer.dedupe import append, logged
+    from scorer.dedupe import view as ids_view
+
+    log = append(None, 0, "a", 1)
+    assert append(log, 1, "b", 1) is log  # the newest state's view: in place
+    branch = append(log, 1, "c", 2)  # an older view (one entry): a copy of it, then "c"
+    assert branch is not log
+    assert logged(log, 2, "b") and not logged(log, 1, "b") and not logged(log, 2, "c")
+    assert logged(branch, 2, "c") and not logged(branch, 2, "b") and logged(branch, 2, "a")
+    assert ids_view({}, branch, 2) == {1: digest("a"), 2: digest("c")}
+    assert ids_view({}, log, 2) == {1: digest("a") + digest("b")}
