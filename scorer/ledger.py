@@ -69,6 +69,27 @@ def _fold_retired(s: LeadState, rules: Rules) -> None:
 
 def restamp(s: LeadState, rules: Rules) -> None:
     """Stamp `rules`' version on s, keeping its sums (see the engine's docstring)."""
+    folded = s.folded
+    if (
+        s.credit_log is None
+        and s.count_log is None
+        and not s.caps
+        and not folded.sums
+        and not folded.times
+        and not folded.once
+        and not folded.counters
+    ):
+        # Nothing to keep or drop (a new lead's state): what _restamp_held leaves, without
+        # building the sets of rule ids and new empty containers (their values are equal).
+        s.fit_points, s.fit_grade = evaluate(s.traits, rules)
+        s.version = rules.version
+        s.half_life = rules.half_life
+        return
+    _restamp_held(s, rules)
+
+
+def _restamp_held(s: LeadState, rules: Rules) -> None:
+    """restamp for a state that holds sums, cap windows, once_per keys or counter times."""
     _fold_retired(s, rules)
     capped = {r.id for r in rules.rules if r.cap is not None}
     keyed = {r.id for r in rules.rules if r.once_per}

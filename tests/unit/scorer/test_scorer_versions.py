@@ -1,17 +1,24 @@
 """Rules versions and rescore: states carry their version; history replays under new rules."""
 
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scorer_rulebook import DAY, SPEC, T0, event, view
 
 from scorer import (
+    LeadState,
     apply_event,
     change_id,
     explain,
+    load_rules,
     new_state,
     parse_rules,
     rescore,
     state_to_dict,
 )
+from scorer.credits import credit
 from scorer.ledger import RETIRED
 
 V1 = parse_rules(SPEC)
@@ -61,3 +68,57 @@ def test_sums_of_rules_a_new_version_drops_are_folded_into_one_entry() -> None:
     assert set(update.state.sums) == {"any-page", "careers", RETIRED}
     breakdown = explain(update.state, T0 + DAY, v3)
     assert sum(r.value for r in breakdown.rules) == pytest.approx(breakdown.score, rel=1e-12)
+
+
+TRAITS = st.dictionaries(
+    st.sampled_from(["title", "company_size", "email_domain_type", "email", "customer_status"]),
+    st.one_of(
+        st.sampled_from(["CEO", "VP Sales", "Intern", "business", "free", "dormant"]),
+        st.integers(0, 500),
+        st.none(),
+    ),
+    max_size=5,
+)
+
+
+def _held(state: LeadState) -> tuple[object, ...]:
+    return (
+        state_to_dict(state),
+        state.version,
+        state.half_life,
+        state.fit_points,
+        state.fit_grade,
+        state.caps,
+        state.once,
+        state.counters,
+        state.sums,
+        state.sum_times,
+        state.recent,
+        state.seen,
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(TRAITS)
+def test_restamping_a_state_with_nothing_to_drop_equals_the_full_restamp(traits: dict) -> None:
+    from scorer.ledger import _restamp_held, restamp
+    from scorer.state import NO_CLOSED
+
+    rules = load_rules(Path(__file__).resolve().parents[3] / "deploy" / "rules.toml")
+    gone = "no-such-rule"
+    states = [
+        LeadState(traits=traits),  # a new lead's (the shortcut)
+        LeadState("old", traits, "warm", 30.0, T0, recent=(credit("pricing", 5, "e", T0, False),)),
+        LeadState("old", traits, t_ref=T0, seen={2968: "abcdef"}),
+        # each of these holds something a full restamp drops: no shortcut
+        LeadState("old", traits, t_ref=T0, caps={gone: (NO_CLOSED, 1.0, 1.0, T0)}),
+        LeadState("old", traits, t_ref=T0, once={gone: {"k": T0}}),
+        LeadState("old", traits, t_ref=T0, counters={gone: (T0,)}),
+        LeadState("old", traits, t_ref=T0, sums={gone: 1.0}, sum_times={gone: T0}),
+        apply_event(LeadState("old", traits), view("v", T0), V1).state,  # logged credit, ids
+    ]
+    for state in states:
+        fast, full = state.copy(), state.copy()
+        restamp(fast, rules)
+        _restamp_held(full, rules)
+        assert _held(fast) == _held(full)
