@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # --- end collector ---
 
     worker_store: str = "rocksdb://"
+    # The worker's own lines (rebalances, rewinds, decay schedule) are INFO; Faust's stay
+    # at WARNING whatever this is (leadscore/cli.py).
+    worker_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     worker_web_port: Annotated[int, Field(ge=0, le=65535)] = 6066
     # The sink owns the chDB data path and answers read-only SQL for other processes here.
     sink_query_port: Annotated[int, Field(ge=0, le=65535)] = 8124

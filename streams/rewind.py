@@ -16,10 +16,13 @@ So such a partition goes back to where a new member would start it, by the consu
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 
 import aiokafka
 from aiokafka import TopicPartition
+
+log = logging.getLogger("leadscore.worker")
 
 
 async def rewind_to_committed(
@@ -42,6 +45,7 @@ async def rewind_to_committed(
         tp for tp, offset in committed.items() if not offset and tp in assigned and not skip(tp)
     ]
     if uncommitted:
+        log.info("%d partitions without a committed offset sought by %r", len(uncommitted), reset)
         if reset == "earliest":
             await consumer.seek_to_beginning(*uncommitted)
         elif reset == "latest":

@@ -11,13 +11,13 @@ from streams.app import create_app
 from streams.gc_tuning import tune_gc
 
 
-def run_worker(settings: Settings, loglevel: str = "WARNING") -> None:
+def run_worker(settings: Settings) -> None:
     rules = load_rules(settings.rules)
     # Outputs go straight to the producer (streams/sending.py): Faust declares none of them.
     ensure_topics(settings)
     (settings.var_dir / "worker").mkdir(parents=True, exist_ok=True)
     pipeline = create_app(settings, rules)
-    worker = faust.Worker(pipeline.app, loglevel=loglevel, quiet=True)
+    worker = faust.Worker(pipeline.app, loglevel=settings.worker_log_level, quiet=True)
     # The start-up spinner writes terminal escapes into logs and `leadscore run`'s output.
     worker.spinner = None
     tune_gc()

@@ -23,6 +23,8 @@ def stage_env(var: Path, bootstrap: str, prefix: str, **extra: str) -> dict[str,
         LEADSCORE_COLLECTOR_PORT=str(free_port()),
         LEADSCORE_SINK_QUERY_PORT=str(free_port()),
         LEADSCORE_WORKER_STORE="memory://",
+        # A failing test's captured output then shows each worker's rebalances and rewinds.
+        LEADSCORE_WORKER_LOG_LEVEL="INFO",
         LEADSCORE_WRITE_KEYS="test-key",
     )
     env.update(extra)
