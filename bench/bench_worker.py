@@ -127,11 +127,15 @@ def record_times(topic: str, n: int, pid: int, timeout: float = 600) -> tuple[fl
     return stamps[0], stamps[n - 1], cpu
 
 
+# Tests run workers at INFO (tests/processes.py); the benchmark measures the default.
+PRODUCTION_LOGS = {"LEADSCORE_WORKER_LOG_LEVEL": "WARNING"}
+
+
 def run_worker(n: int, tmp: Path) -> tuple[float, float, str]:
     """(events/s, events per CPU second, topic prefix)"""
     prefix = f"bw{uuid.uuid4().hex[:6]}-"
     backlog(prefix, n)
-    env = stage_env(tmp / "worker", BOOTSTRAP, prefix)
+    env = stage_env(tmp / "worker", BOOTSTRAP, prefix, **PRODUCTION_LOGS)
     pipeline = Pipeline(env, ("worker",))
     pipeline.start()
     try:
@@ -146,7 +150,7 @@ def run_empty_agent(n: int, tmp: Path) -> tuple[float, float]:
     prefix = f"be{uuid.uuid4().hex[:6]}-"
     backlog(prefix, n)
     out = tmp / "empty.txt"
-    env = stage_env(tmp / "empty", BOOTSTRAP, prefix)
+    env = stage_env(tmp / "empty", BOOTSTRAP, prefix, **PRODUCTION_LOGS)
     child = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "faust_empty.py"), str(n), str(out)], env=env
     )
@@ -232,7 +236,9 @@ def run_latency(rate: float, count: int, tmp: Path, batch: int = 1) -> Latency:
     rules = tmp / "latency.toml"
     rules.write_text(LATENCY_RULES)
     PREFIXES.append(prefix)
-    env = stage_env(tmp / "latency", BOOTSTRAP, prefix, LEADSCORE_RULES=str(rules))
+    env = stage_env(
+        tmp / "latency", BOOTSTRAP, prefix, LEADSCORE_RULES=str(rules), **PRODUCTION_LOGS
+    )
     ensure_topics(Settings(topic_prefix=prefix, kafka_bootstrap=BOOTSTRAP))
     pipeline = Pipeline(env, ("worker", "collector"))
     pipeline.start()
