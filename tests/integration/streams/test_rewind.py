@@ -8,6 +8,8 @@ worker's uncommitted events were never scored by the survivor (streams/rewind.py
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiokafka
 from aiokafka import TopicPartition
@@ -45,19 +47,29 @@ async def read_to_end(consumer: aiokafka.AIOKafkaConsumer, tps: list[TopicPartit
         await consumer.getmany(*tps, timeout_ms=500)
 
 
-async def positions_after_rewinds(bootstrap: str, topic: str) -> dict[str, object]:
-    never, committed, skipped = (TopicPartition(topic, p) for p in range(3))
+@asynccontextmanager
+async def read_by_a_group(
+    bootstrap: str, tps: list[TopicPartition]
+) -> AsyncIterator[aiokafka.AIOKafkaConsumer]:
+    """A group's consumer of `tps` that has read them to their ends and committed nothing."""
     consumer = aiokafka.AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
-        group_id=topic + "-group",
+        group_id=tps[0].topic + "-group",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
     await consumer.start()
     try:
-        consumer.assign([never, committed, skipped])
-        tps = [never, committed, skipped]
+        consumer.assign(tps)
         await read_to_end(consumer, tps)
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def positions_after_rewinds(bootstrap: str, topic: str) -> dict[str, object]:
+    never, committed, skipped = tps = [TopicPartition(topic, p) for p in range(3)]
+    async with read_by_a_group(bootstrap, tps) as consumer:
         await consumer.commit({committed: 2})
         seen: dict[str, object] = {}
         # aiokafka alone: the partition without a commit stays where its fetches left it.
@@ -70,8 +82,6 @@ async def positions_after_rewinds(bootstrap: str, topic: str) -> dict[str, objec
         await rewind_to_committed(consumer, "latest", lambda tp: False)
         seen["latest"] = [await consumer.position(tp) for tp in tps]
         return seen
-    finally:
-        await consumer.stop()
 
 
 def test_partitions_without_a_commit_go_back_by_the_reset_policy(
@@ -90,16 +100,7 @@ def test_partitions_without_a_commit_go_back_by_the_reset_policy(
 
 async def rewind_across_a_revocation(bootstrap: str, topic: str) -> int:
     kept, revoked = TopicPartition(topic, 0), TopicPartition(topic, 1)
-    consumer = aiokafka.AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=topic + "-group",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        consumer.assign([kept, revoked])
-        await read_to_end(consumer, [kept, revoked])
+    async with read_by_a_group(bootstrap, [kept, revoked]) as consumer:
         fetch_commits = consumer.seek_to_committed
 
         async def revoking(*partitions: TopicPartition) -> object:
@@ -111,8 +112,6 @@ async def rewind_across_a_revocation(bootstrap: str, topic: str) -> int:
         await rewind_to_committed(consumer, "earliest", lambda tp: False)
         position: int = await consumer.position(kept)
         return position
-    finally:
-        await consumer.stop()
 
 
 def test_a_partition_revoked_meanwhile_is_not_sought(
