@@ -89,6 +89,9 @@ class _Step:
         # how many events of a cap window can get credit
         self.limit: Final = caps.slots(rule.points, cap) if cap is not None else 0
         self.per: Final = cap.per if cap is not None else 1.0
+        # CAP_LATENESS in windows of `per`, when whole and `per` is whole (else NaN): the
+        # oldest window kept is then `lag` windows before the event's (see _oldest)
+        self.lag: Final = _lag(self.per)
         self.cap_points: Final = cap.points if cap is not None else 0.0
         self.where: Final = _Where(rule.where, rule.matches)
         self.traits: Final = _Where(rule.where_traits, rule.matches_traits)
@@ -172,6 +175,28 @@ _EXACT: Final = 2.0**52
 _NAN: Final = float("nan")  # equal to no cap length
 
 
+def _lag(per: float) -> float:
+    """CAP_LATENESS / per when `per` and the quotient are whole (_oldest's shortcut), or NaN."""
+    if per > 0.0 and per == float(int(per)):
+        lag = CAP_LATENESS / per
+        if lag == float(int(lag)) and lag * per == CAP_LATENESS:
+            return lag
+    return _NAN
+
+
+def _oldest(window: float, t: float, latest: float, per: float, lag: float) -> float:
+    """The oldest cap window still kept: _floor_div(latest - CAP_LATENESS, per).
+
+    For an event at the lead's latest time (the common case), with whole `per` and
+    `lag` (_lag), that is window - lag, as `window` is _floor_div(t, per): for
+    CAP_LATENESS <= t < 2**52, t - CAP_LATENESS is exact (a whole number off t, not
+    above it) and the floor of its quotient is the floor of t's, less the whole lag.
+    """
+    if t == latest and lag == lag and CAP_LATENESS <= t < _EXACT:
+        return window - lag
+    return _floor_div(latest - CAP_LATENESS, per)
+
+
 _NO_CAPS: Final[CapRow] = (NO_CLOSED,)  # a rule with no windows held yet
 
 # The numbers a new cap row or trigger counter holds are shared objects where they can be:
@@ -216,6 +241,7 @@ def _capped(
     step: _Step,
     t: float,
     window: float,
+    oldest: float,
     latest: float,
     eid: str,
     out: list[Contribution],
@@ -227,8 +253,9 @@ def _capped(
     a window after all held ones) are handled here on the flat tuple (state.CapRow);
     anything else by caps.credit on the nested form.
     """
-    per, points, limit = step.per, step.points, step.limit
-    # window: _floor_div(t, per), a whole number, as a float like the flat tuple's windows
+    points, limit = step.points, step.limit
+    # window: _floor_div(t, per), a whole number, as a float like the flat tuple's windows;
+    # oldest: _oldest(...), the oldest window still kept after this event
     row = current if current is not None else _NO_CAPS
     items: tuple[object, ...] = row  # the same tuple, read without unboxing its numbers
     closed = row[0]
@@ -255,12 +282,26 @@ def _capped(
                     return None
                 granted = copysign(min(abs(points), step.cap_points - n * abs(points)), points)
                 out.append(Contribution(step.id, granted, eid, t, False))
+                count = _count_box(n + 1)
+                if end == size and n <= 2:
+                    # The row's last window (usually the newest) grows: its new tail as one
+                    # tuple of fixed length, not the whole row through a list.
+                    first_t = items[found + 2]
+                    if n == 1:
+                        if found == 1:
+                            return cast(CapRow, (items[0], items[1], count, first_t, t_box))
+                        grown_tail = (items[found], count, first_t, t_box)
+                        return cast(CapRow, items[:found] + grown_tail)
+                    second_t = items[found + 3]
+                    if found == 1:
+                        return cast(CapRow, (items[0], items[1], count, first_t, second_t, t_box))
+                    grown_tail2 = (items[found], count, first_t, second_t, t_box)
+                    return cast(CapRow, items[:found] + grown_tail2)
                 grown: list[object] = list(items)
-                grown[found + 1] = _count_box(n + 1)
+                grown[found + 1] = count
                 grown.insert(end, t_box)
                 return cast(CapRow, tuple(grown))
         elif limit:
-            oldest = _floor_div(latest - CAP_LATENESS, per)
             if newest == window and window >= oldest:  # no held window is later than this one
                 if earliest >= oldest:
                     kept = cast(CapRow, items + (_window_box(window), _ONE, t_box))
@@ -282,9 +323,24 @@ def _capped(
                             if w > closed:
                                 closed, closed_box = w, items[i]
                         i += 2 + n
-                    new = (_window_box(window), _ONE, t_box)
-                    if tail:
-                        kept = cast(CapRow, (closed_box,) + items[first:] + new)
+                    w_box = _window_box(window)
+                    if first == size:  # every held window dropped: one tuple, no slices
+                        kept = cast(CapRow, (closed_box, w_box, _ONE, t_box))
+                    elif tail and size - first == 3:  # one kept window with one time
+                        kept = cast(
+                            CapRow,
+                            (
+                                closed_box,
+                                items[first],
+                                items[first + 1],
+                                items[first + 2],
+                                w_box,
+                                _ONE,
+                                t_box,
+                            ),
+                        )
+                    elif tail:
+                        kept = cast(CapRow, (closed_box,) + items[first:] + (w_box, _ONE, t_box))
                     else:
                         parts: list[object] = [closed_box]
                         i = 1
@@ -293,7 +349,7 @@ def _capped(
                             if w >= oldest:
                                 parts.extend(items[i : i + 2 + n])
                             i += 2 + n
-                        parts.extend(new)
+                        parts.extend((w_box, _ONE, t_box))
                         kept = cast(CapRow, tuple(parts))
                     held += 1
                 if held <= MAX_CAP_WINDOWS:
@@ -494,7 +550,8 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     added: list[Contribution] = []
     held = s.caps
     changed: dict[str, CapRow] | None = None
-    per, window = _NAN, 0.0  # the cap window of t for the last `per` seen (none yet)
+    # the cap window of t for the last `per` seen (none yet), and the oldest one kept
+    per, window, oldest = _NAN, 0.0, 0.0
     for step in plan.steps:
         if not step.where.always and not _holds(step.where, props, path):
             continue
@@ -507,7 +564,8 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
             if step.per != per:  # the default rules' caps share one window length
                 per = step.per
                 window = _floor_div(t, per)
-            windows = _capped(held.get(step.id), step, t, window, latest, eid, added, t_box)
+                oldest = _oldest(window, t, latest, per, step.lag)
+            windows = _capped(held.get(step.id), step, t, window, oldest, latest, eid, added, t_box)
             if windows is not None:
                 if changed is None:
                     changed = dict(held)
