@@ -44,11 +44,12 @@ its old windows are read with the new length until they age out; rescore to be e
 
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from math import copysign, exp2, floor, isfinite
+from math import copysign, floor, isfinite
 from typing import Any, Final, cast
 
 from scorer import caps, once
 from scorer.credits import Contribution, extend
+from scorer.decay import halved
 from scorer.dedupe import append, bucket, contains, digest, held, logged, prune
 from scorer.events import ScoringEvent
 from scorer.fit import evaluate
@@ -477,7 +478,7 @@ def _credited(score: float, ref: float, added: list[Contribution], h: float) -> 
     """The score at `ref` after `added` (times <= ref): ledger.book's score arithmetic."""
     for c in added:
         at, points = c.at, c.points
-        score += points if at == ref else points * exp2((at - ref) / h)
+        score += points if at == ref else points * halved((at - ref) / h)
     return score
 
 
@@ -528,7 +529,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     changes: list[StageChange] | None = None
     ordered = t >= s.t_ref  # at or after every time the state holds
     if t > s.t_ref:  # decay to the event's time first, so credits at t add at face value
-        decayed = s.score_ref * exp2((s.t_ref - t) / h)
+        decayed = s.score_ref * halved((s.t_ref - t) / h)
         if s.stage != "cold":
             entry = rules.hot if s.stage == "hot" else rules.warm
             theta = entry - rules.hysteresis
@@ -614,7 +615,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
 
 
 # Demotions are only looked for when the decayed score is not clearly above the exit
-# threshold; the margin covers rounding differences between exp2 and the exact crossing.
+# threshold; the margin covers rounding differences between halved() and the exact crossing.
 _NO_CROSSING: Final = 1.0 + 1e-9
 
 

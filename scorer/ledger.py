@@ -5,11 +5,10 @@ Every function here mutates the LeadState it is given: callers pass a fresh copy
 """
 
 from collections.abc import Mapping
-from math import exp2
 from typing import Any
 
 from scorer.credits import Contribution
-from scorer.decay import add_credit, credit_rule, crossing_time, value_at
+from scorer.decay import add_credit, credit_rule, crossing_time, halved, value_at
 from scorer.fit import evaluate
 from scorer.outputs import StageChange, Update
 from scorer.rules import Rules
@@ -115,7 +114,7 @@ def book(s: LeadState, added: list[Contribution], rules: Rules) -> None:
     sums, times = dict(s.sums), dict(s.sum_times)
     for c in added:
         points, at = c.points, c.at
-        score += points if at == ref else points * exp2((at - ref) / h)
+        score += points if at == ref else points * halved((at - ref) / h)
         credit_rule(sums, times, c.rule_id, points, at, h)
     s.score_ref, s.sums, s.sum_times = score, sums, times
 

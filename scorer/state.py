@@ -21,16 +21,15 @@ worker; dicts holding only atomic values (numbers, strings) are never tracked by
 cyclic garbage collector, while a (value, at) tuple per rule would make it traverse them.
 """
 
-import math
 from binascii import a2b_base64, b2a_base64
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from math import copysign, exp2, floor
+from math import copysign, floor
 from typing import Any, Final, cast
 
 from scorer.credits import Contribution, CreditLog, credit
-from scorer.decay import credit_rule
+from scorer.decay import credit_rule, halved
 from scorer.dedupe import IdLog, view
 from scorer.limits import DIGEST_WIDTH, RECENT_CREDITS
 
@@ -51,8 +50,6 @@ CapWindows = tuple[int | None, dict[int, tuple[float, ...]]]
 # two tuples per window; caps.windows_of / caps.flat_of convert.
 CapRow = tuple[float, ...]
 NO_CLOSED: Final = float("-inf")
-# math.exp2 held as a compiled constant: a call skips the module-dict lookup of the name.
-_EXP2: Final = math.exp2
 
 
 @mypyc_attr(acyclic=True)  # see credits.Contribution
@@ -384,10 +381,10 @@ def _fold_many(
             slot = slots[rule_id] = _Running(sums[rule_id], held)
         since = slot.since
         if at >= since:  # decay.add_credit, inline
-            slot.value = slot.value * _EXP2((since - at) / h) + points
+            slot.value = slot.value * halved((since - at) / h) + points
             slot.since = at
         else:
-            slot.value = slot.value + points * _EXP2((at - since) / h)
+            slot.value = slot.value + points * halved((at - since) / h)
     for rule_id, slot in slots.items():
         sums[rule_id] = slot.value
         times[rule_id] = slot.since
@@ -507,12 +504,12 @@ def state_to_dict(s: LeadState) -> dict[str, Any]:
     if s.sums:
         # Per-rule sums are written as of t_ref, one number each, with nine decimals: they
         # only explain the score, which is kept exact.
-        # (A rule credited at t_ref needs no decay: exp2(0.0) is 1.0.)
+        # (A rule credited at t_ref needs no decay: halved(0.0) is 1.0.)
         sums, at = s.sums, s.sum_times
         r: dict[str, float] = {}
         for rule, v in sums.items():
             since = at[rule]
-            r[rule] = _round9(v if since == t_ref else v * exp2((since - t_ref) / h))
+            r[rule] = _round9(v if since == t_ref else v * halved((since - t_ref) / h))
         out["r"] = r
     seen = s.seen
     if seen:
