@@ -44,6 +44,13 @@ def test_decay_halves_per_half_life() -> None:
     assert state.score_ref == pytest.approx(30.0 / 4 + 30.0, rel=1e-12)
 
 
+def test_whole_half_lives_decay_exactly() -> None:
+    # decay.halved is pow(2, x), exact at whole x: a credit k half-lives old is worth p / 2**k
+    # to the bit (exp(x * ln 2), say, would not be).
+    state = apply_event(new_state(), event("f", "form_submit", T0), RULES).state
+    assert [score_at(state, T0 + k * H, RULES) for k in range(4)] == [30.0, 15.0, 7.5, 3.75]
+
+
 def test_a_late_event_is_decayed_to_the_latest_time() -> None:
     late = apply_event(new_state(), event("a", "form_submit", T0 + H), RULES).state
     late = apply_event(late, event("b", "form_submit", T0), RULES)
