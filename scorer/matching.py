@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from scorer.memo import Memo
+
 Predicate = Callable[[Mapping[str, Any]], bool]
 Check = Callable[[Any], bool]
 
@@ -168,24 +170,17 @@ def path_of(url: str) -> str:
     return url[begin:end] if begin or end < len(url) else url
 
 
-# A pure cache of paths by url text: a site's pages come back in event after event, and
-# path_of costs three or four str.find calls and a slice (~1.1k instructions), a lookup
-# ~0.3k. Bounded: cleared when full (urls with per-visitor query strings each take a slot).
-_PATHS: Final[dict[str, str]] = {}
-_PATHS_HELD: Final = 4096
+# Paths by url text: path_of costs three or four str.find calls and a slice (~1.1k
+# instructions), a lookup ~0.3k.
+_PATHS: Final = Memo(4096)
 
 
 def cached_path(url: str) -> str:
-    """path_of(url), from the cache when the url was seen lately (exact str only: a
-    subclass could hash or compare differently)."""
+    """path_of(url), from the memo when the url was seen lately (exact str only)."""
     if type(url) is not str:
         return path_of(url)
     path = _PATHS.get(url)
-    if path is None:
-        if len(_PATHS) >= _PATHS_HELD:
-            _PATHS.clear()
-        path = _PATHS[url] = path_of(url)
-    return path
+    return _PATHS.keep(url, path_of(url)) if path is None else path
 
 
 # Native checks for the common single conditions, evaluated by the engine without calling a

@@ -13,6 +13,7 @@ from hashlib import blake2b
 from typing import Any, Final
 
 from scorer.limits import HORIZON_HALF_LIVES, KEY_DIGEST_BYTES, MAX_ONCE_KEYS
+from scorer.memo import Memo
 
 _BLAKE2B: Final = blake2b(digest_size=KEY_DIGEST_BYTES)  # copied per key, never updated
 _URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
@@ -26,18 +27,11 @@ def key_of(properties: Mapping[str, Any], names: Sequence[str]) -> str | None:
         return None
     text = "\x1f".join(f"{type(v).__name__}:{v}" for v in values)
     key = _KEYS.get(text)
-    if key is None:
-        if len(_KEYS) >= _KEYS_HELD:
-            _KEYS.clear()
-        key = _KEYS[text] = _digest(text)
-    return key
+    return _KEYS.keep(text, _digest(text)) if key is None else key
 
 
-# A pure cache of digests by key text: the same few videos, papers and campaigns come back
-# in event after event, and a digest costs a hasher copy, BLAKE2b and base64 (~2.5k
-# instructions). Bounded: cleared when full.
-_KEYS: Final[dict[str, str]] = {}
-_KEYS_HELD: Final = 4096
+# Digests by key text: a digest costs a hasher copy, BLAKE2b and base64 (~2.5k instructions).
+_KEYS: Final = Memo(4096)
 
 
 def _digest(text: str) -> str:
