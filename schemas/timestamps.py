@@ -27,7 +27,10 @@ def parse_time(value: Any) -> datetime:
         raise ValueError("must be an ISO-8601 time with a zone or epoch milliseconds")
     if parsed.tzinfo is None:
         raise ValueError("ISO-8601 time needs a zone, e.g. 2026-11-01T10:00:00Z")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+02:00 is before year 1 in UTC
+        raise ValueError("time out of range: its UTC instant is outside years 1-9999") from None
 
 
 def format_time(moment: datetime) -> str:

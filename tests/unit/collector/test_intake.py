@@ -42,3 +42,11 @@ def test_a_single_bad_event_raises_naming_the_field() -> None:
     with pytest.raises(InvalidEvents) as exc:
         parse_event({"type": "page_view", "lead_id": "l"}, NOW)
     assert exc.value.errors[0].field == "properties"
+
+
+def test_an_occurred_at_before_year_one_in_utc_is_a_bad_event_not_a_crash() -> None:
+    raw = {"type": "page_view", "lead_id": "l", "properties": {"url": "/x"},
+           "occurred_at": "0001-01-01T00:01:01+02:00"}
+    intake = parse_batch([raw], NOW)
+    assert intake.accepted == []
+    assert [(r.index, r.errors[0].field) for r in intake.rejected] == [(0, "occurred_at")]

@@ -1,10 +1,11 @@
 """format_epoch's arithmetic gives exactly the format every output uses."""
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from schemas import timestamps
-from schemas.timestamps import format_epoch, format_time, from_epoch
+from schemas.timestamps import format_epoch, format_time, from_epoch, parse_time
 
 
 @given(st.floats(min_value=-2_000_000_000, max_value=253_402_300_799))
@@ -41,3 +42,10 @@ def test_times_close_together_are_written_as_format_time_writes_each(
     for step in steps:
         at += step
         assert format_epoch(at) == format_time(from_epoch(at))
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:01:01+02:00", "9999-12-31T23:59:59-01:00"])
+def test_a_zoned_time_outside_the_utc_years_is_a_clear_error(text: str) -> None:
+    # Found by the collector's OpenAPI fuzz test: astimezone overflowed into a 500.
+    with pytest.raises(ValueError, match="time out of range"):
+        parse_time(text)
