@@ -81,10 +81,12 @@ class _Where:
 
 
 class _Step:
-    def __init__(self, rule: Rule) -> None:
+    def __init__(self, rule: Rule, cap_ids: tuple[str, ...]) -> None:
         cap = rule.cap
         self.rule: Final = rule
         self.id: Final = rule.id
+        # the rule's slot in a state's cap rows (LeadState.cap_slots), if capped
+        self.slot: Final = cap_ids.index(rule.id) if cap is not None else -1
         self.points: Final = rule.points
         self.kind: Final = _CAPPED if cap is not None else _ONCE if rule.once_per else _PLAIN
         # how many events of a cap window can get credit
@@ -107,10 +109,17 @@ class _TriggerStep:
 
 
 class _Plan:
-    def __init__(self, steps: list[_Step], triggers: list[_TriggerStep], needs_path: bool) -> None:
+    def __init__(
+        self,
+        steps: list[_Step],
+        triggers: list[_TriggerStep],
+        needs_path: bool,
+        cap_ids: tuple[str, ...],
+    ) -> None:
         self.steps: Final = steps
         self.triggers: Final = triggers
         self.needs_path: Final = needs_path  # the event type's conditions read `path`
+        self.cap_ids: Final = cap_ids  # every capped rule's id, in the rules' order: slots
 
 
 _Plans = dict[str, _Plan]
@@ -132,12 +141,19 @@ def _plans_for(rules: Rules) -> _Plans:
 def _compile(rules: Rules, event_type: str, plans: _Plans) -> _Plan:
     rules_for = rules.rules_by_type.get(event_type) or rules.rules_by_type.get("*", ())
     triggers_for = rules.triggers_by_type.get(event_type) or rules.triggers_by_type.get("*", ())
+    # One tuple object for all of a rules object's plans: states compare it by identity.
+    cap_ids = next(iter(plans.values())).cap_ids if plans else _capped_ids(rules)
     plan = plans[event_type] = _Plan(
-        [_Step(rule) for rule in rules_for],
+        [_Step(rule, cap_ids) for rule in rules_for],
         [_TriggerStep(trigger) for trigger in triggers_for],
         event_type in rules.path_types,
+        cap_ids,
     )
     return plan
+
+
+def _capped_ids(rules: Rules) -> tuple[str, ...]:
+    return tuple(rule.id for rule in rules.rules if rule.cap is not None)
 
 
 def _holds(where: _Where, props: dict[str, Any], path: Any) -> bool:
@@ -549,8 +565,8 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     traits, latest = s.traits, s.t_ref
     t_box: object = t  # the event's time as one float object (see _COUNTS)
     added: list[Contribution] = []
-    held = s.caps
-    changed: dict[str, CapRow] | None = None
+    rows: tuple[CapRow | None, ...] | None = None  # s's cap rows by slot, once needed
+    changed: list[CapRow | None] | None = None
     # the cap window of t for the last `per` seen (none yet), and the oldest one kept
     per, window, oldest = _NAN, 0.0, 0.0
     for step in plan.steps:
@@ -566,15 +582,18 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
                 per = step.per
                 window = _floor_div(t, per)
                 oldest = _oldest(window, t, latest, per, step.lag)
-            windows = _capped(held.get(step.id), step, t, window, oldest, latest, eid, added, t_box)
+            if rows is None:
+                rows = s.cap_slots(plan.cap_ids)
+            slot = step.slot
+            windows = _capped(rows[slot], step, t, window, oldest, latest, eid, added, t_box)
             if windows is not None:
                 if changed is None:
-                    changed = dict(held)
-                changed[step.id] = windows
+                    changed = list(rows)
+                changed[slot] = windows
         else:
             _once(s, step.rule, _full(props, path), t, h, eid, added)
     if changed is not None:
-        s.caps = changed
+        s.cap_rows = tuple(changed)
     if added:
         s.score_ref = _credited(s.score_ref, s.t_ref, added, h)
     fired: Trigger | None = None

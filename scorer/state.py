@@ -139,7 +139,14 @@ class LeadState:
     # Applied ids (dedupe.py): {week: digests} as loaded or last pruned, then the first
     # `logged` entries of a log shared with the lead's other states; `seen` is the whole.
     seen_base: dict[int, str] = field(default_factory=dict)
-    caps: dict[str, CapRow] = field(default_factory=dict)  # rule -> flat windows (above)
+    # Cap windows (the `caps` property: rule -> flat windows, above), held one of two ways:
+    # as that dict (`cap_ids` empty), or by slot, `cap_rows[i]` the row of rule `cap_ids[i]`
+    # (None: no windows), where `cap_ids` is the engine's tuple of the rules' capped ids.
+    # Slots let a step read a row by index and replace the rows as one small tuple, where
+    # the dict cost a hashed lookup per capped rule and a new dict per step (cold lines).
+    caps_held: dict[str, CapRow] = field(default_factory=dict)
+    cap_ids: tuple[str, ...] = ()
+    cap_rows: tuple[CapRow | None, ...] = ()
     # Trigger -> times (`counters`, a property): `counters_base` (in folded), then for one
     # trigger the first `counted` entries of a count log shared with the lead's other states.
     half_life: float = 1.0  # of the rules it was computed under; lets sums be stored at t_ref
@@ -176,6 +183,8 @@ class LeadState:
         folded: Folded | None = None,  # instead of sums, recent, sum_times, once, counters
         count_log: CountLog | None = None,
         counted: int = 0,
+        cap_ids: tuple[str, ...] = (),  # with cap_rows: caps by slot, instead of `caps`
+        cap_rows: tuple[CapRow | None, ...] = (),
     ) -> None:
         self.version = version
         self.traits = _NO_TRAITS if traits is None else traits
@@ -197,7 +206,9 @@ class LeadState:
                 )
         self.folded = folded
         self.seen_base = _NO_IDS if seen is None else seen
-        self.caps = _NO_CAPS if caps is None else caps
+        self.caps_held = _NO_CAPS if caps is None else caps
+        self.cap_ids = cap_ids
+        self.cap_rows = cap_rows
         self.half_life = half_life
         self.id_log = id_log
         self.logged = logged
@@ -289,6 +300,36 @@ class LeadState:
         self.seen_base, self.id_log, self.logged = seen, None, 0
 
     @property
+    def caps(self) -> dict[str, CapRow]:
+        """Per capped rule, its flat windows (CapRow). Held by slot, a new dict each read."""
+        ids = self.cap_ids
+        if not ids:
+            return self.caps_held
+        rows = self.cap_rows
+        return {ids[i]: row for i, row in enumerate(rows) if row is not None}
+
+    @caps.setter
+    def caps(self, caps: dict[str, CapRow]) -> None:
+        self.caps_held, self.cap_ids, self.cap_rows = caps, (), ()
+
+    def cap_slots(self, ids: tuple[str, ...]) -> tuple[CapRow | None, ...]:
+        """The rows of `ids` by slot, holding the windows by slot from now on.
+
+        Rules without a cap in `ids` (possible only if the rules changed under the same
+        version) keep their rows in slots after those of `ids`.
+        """
+        if ids and self.cap_ids is ids:
+            return self.cap_rows
+        held = self.caps
+        rows = [held.get(rule) for rule in ids]
+        extra = [rule for rule in held if rule not in ids]
+        if extra:
+            rows += [held[rule] for rule in extra]
+            ids = ids + tuple(extra)
+        self.caps_held, self.cap_ids, self.cap_rows = _NO_CAPS, ids, tuple(rows)
+        return self.cap_rows
+
+    @property
     def once(self) -> dict[str, dict[str, float]]:
         """Per once_per rule: key hash -> the time it was credited at."""
         return self.folded.once
@@ -334,7 +375,7 @@ class LeadState:
             self.fit_grade,
             None,
             self.seen_base,
-            self.caps,
+            self.caps_held,
             None,
             None,
             (),
@@ -347,6 +388,8 @@ class LeadState:
             self.folded,
             self.count_log,
             self.counted,
+            self.cap_ids,
+            self.cap_rows,
         )
 
 
@@ -518,9 +561,10 @@ def state_to_dict(s: LeadState) -> dict[str, Any]:
             ids.append(week)
             ids.append(b2a_base64(joined.encode("latin-1"), newline=False).decode("ascii"))
         out["i"] = ids
-    if s.caps:
+    caps = s.caps
+    if caps:
         windows: dict[str, list[Any]] = {}
-        for rule, flat in s.caps.items():
+        for rule, flat in caps.items():
             closed, i, size = flat[0], 1, len(flat)
             row: list[Any] = [None if closed == NO_CLOSED else int(closed)]
             while i < size:

@@ -12,6 +12,11 @@ Recorded again once, when decay moved from math.exp2(x) to C's pow(2.0, x)
 last bit for ~0.1% of arguments. The two replays' outputs were compared field by field:
 27 of 272,613 numbers differ, by at most 6.5e-16 relative (4 ulps); every string, stage,
 cause, id and count is the same.
+
+And again when states began holding cap windows by slot (LeadState.cap_slots): a stored
+state's "w" now lists its rules in the rules file's order rather than in the order each was
+first credited. Every output line, parsed and written again with sorted keys, is the same
+before and after.
 """
 
 import hashlib
@@ -39,9 +44,9 @@ from scorer import (
 )
 
 DEFAULT_RULES = Path(__file__).resolve().parents[3] / "deploy" / "rules.toml"
-# sha256 of replay(3000) from the engine at 082b91d with decay through pow (see above),
-# pure and compiled alike
-EXPECTED = "76d7d33208c4ca8a04935b6be3875a289de61d0390f9467390b57889f6e2236e"
+# sha256 of replay(3000) from the engine at 082b91d with decay through pow and cap windows
+# by slot (see above), pure and compiled alike
+EXPECTED = "aaede2c4707395edd3c16a6bada5f20ac292d21748e8a9da8791170c5c6a50d3"
 
 
 def c2l(c):

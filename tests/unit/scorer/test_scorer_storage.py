@@ -4,10 +4,11 @@ import base64
 import hashlib
 import json
 
-from scorer_rulebook import DAY, SPEC, T0, event, view
+from scorer_rulebook import DAY, SPEC, T0, H, event, view
 
 from scorer import (
     Contribution,
+    LeadState,
     Update,
     apply_event,
     new_state,
@@ -19,7 +20,7 @@ from scorer import (
 from scorer.credits import credit
 from scorer.matching import compile_where
 from scorer.outputs import update
-from scorer.state import windows_of
+from scorer.state import NO_CLOSED, windows_of
 
 RULES = parse_rules(SPEC)
 
@@ -103,3 +104,25 @@ def test_applied_ids_round_trip_and_partial_digests_are_refused() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_cap_windows_held_by_slot_read_and_store_as_the_dict_they_stand_for() -> None:
+    """A step holds cap windows by slot (LeadState.cap_slots); `caps` reads them back as
+    the rule -> windows dict, and rows of a rule the rules no longer cap (changed under the
+    same version) are kept as they were, not dropped or moved to another rule."""
+    gone = (NO_CLOSED, float(int(T0 // DAY)), 1.0, T0 - 60)
+    state = LeadState(RULES.version, t_ref=T0 - 60, half_life=H, caps={"gone": gone})
+    first = apply_event(state, view("a", T0, "/pricing"), RULES).state
+    assert (state.caps, state.cap_ids) == ({"gone": gone}, ())  # the input is unchanged
+    assert first.cap_ids[:1] == ("pricing",) and first.caps["gone"] == gone
+    second = apply_event(first, view("b", T0 + 60, "/pricing"), RULES).state
+    assert windows_of(second.caps["pricing"]) == (None, {int(T0 // DAY): (T0, T0 + 60)})
+    assert windows_of(first.caps["pricing"]) == (None, {int(T0 // DAY): (T0,)})
+    assert second.caps["gone"] == gone
+    full = apply_event(second, view("c", T0 + 120, "/pricing"), RULES)
+    assert [c.rule_id for c in full.contributions] == ["any-page"]  # the window is full
+    stored = state_from_dict(json.loads(json.dumps(state_to_dict(second))))
+    assert (stored.cap_ids, stored.caps) == ((), second.caps)
+    second.caps = {}
+    assert (second.caps, second.cap_ids, second.cap_rows) == ({}, (), ())
+
