@@ -122,6 +122,8 @@ class _Plan:
         self.cap_ids: Final = cap_ids  # every capped rule's id, in the rules' order: slots
 
 
+
+
 _Plans = dict[str, _Plan]
 # A pure cache: the plans of the last rules object used, as one (rules, plans) pair that
 # is replaced whole (threads see either pair), compared by identity and referenced, so
@@ -294,7 +296,9 @@ def _capped(
         if found >= 0:
             n = int(row[found + 1])
             end = found + 2 + n
-            if n and t >= row[end - 1]:
+            # t == latest: the event is at or after every time the lead holds, so after
+            # the window's last credit, without reading that time (a cold float object)
+            if n and (t == latest or t >= row[end - 1]):
                 if n >= limit:
                     return None
                 granted = copysign(min(abs(points), step.cap_points - n * abs(points)), points)
