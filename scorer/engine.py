@@ -56,6 +56,7 @@ from scorer.fit import evaluate
 from scorer.ledger import demote, restamp, result, score_at, set_traits
 from scorer.limits import CAP_LATENESS, DEDUPE_PRUNE_AT, MAX_CAP_WINDOWS
 from scorer.matching import Check1, Predicate, cached_path, check, native_checks
+from scorer.memo import Memo
 from scorer.outputs import StageChange, Update
 from scorer.rules import Rule, Rules, Trigger
 from scorer.stages import RANK, higher_of, stage_for
@@ -98,6 +99,14 @@ class _Step:
         self.cap_points: Final = cap.points if cap is not None else 0.0
         self.where: Final = _Where(rule.where, rule.matches)
         self.traits: Final = _Where(rule.where_traits, rule.matches_traits)
+        # Set by _Plan when every condition of `where` is on the path: this step's bit in the
+        # plan's path memo (_path_bits), else 0.
+        self.path_bit = 0
+
+
+def _on_path_only(where: _Where) -> bool:
+    checks = where.checks
+    return where.general is None and len(checks) > 0 and all(c.is_path for c in checks)
 
 
 class _TriggerStep:
@@ -120,8 +129,28 @@ class _Plan:
         self.triggers: Final = triggers
         self.needs_path: Final = needs_path  # the event type's conditions read `path`
         self.cap_ids: Final = cap_ids  # every capped rule's id, in the rules' order: slots
+        bit = 1
+        for step in steps:
+            if _on_path_only(step.where):
+                step.path_bit, bit = bit, bit << 1
+        # path -> which path-only steps' `where` holds for it (their path_bit set): a
+        # site's few paths come back in event after event, each costing a check per step.
+        self.path_bits: Final = Memo[int](4096)
 
 
+def _path_bits(plan: _Plan, path: str) -> int:
+    """The path_bit of each of the plan's path-only steps whose `where` holds for `path`."""
+    bits = plan.path_bits.get(path)
+    if bits is None:
+        bits = 0
+        for step in plan.steps:
+            if step.path_bit and _holds(step.where, _NO_PROPS, path):
+                bits |= step.path_bit
+        plan.path_bits.keep(path, bits)
+    return bits
+
+
+_NO_PROPS: Final[dict[str, Any]] = {}
 
 
 _Plans = dict[str, _Plan]
@@ -564,10 +593,13 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     props: dict[str, Any] = raw if isinstance(raw, dict) else dict(raw)
     # `path`, derived from `url` for the types whose conditions read it (see _full).
     path: Any = None
+    bits = -1  # _path_bits of the derived path, when there is one and it is an exact str
     if plan.needs_path and "path" not in props:
         url = props.get("url")
         if isinstance(url, str):
             path = cached_path(url)
+            if type(path) is str:
+                bits = _path_bits(plan, path)
     traits, latest = s.traits, s.t_ref
     t_box: object = t  # the event's time as one float object (see _COUNTS)
     added: list[Contribution] = []
@@ -576,7 +608,10 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     # the cap window of t for the last `per` seen (none yet), and the oldest one kept
     per, window, oldest = _NAN, 0.0, 0.0
     for step in plan.steps:
-        if not step.where.always and not _holds(step.where, props, path):
+        if step.path_bit and bits >= 0:
+            if not bits & step.path_bit:
+                continue
+        elif not step.where.always and not _holds(step.where, props, path):
             continue
         if not step.traits.always and not _holds(step.traits, traits, None):
             continue

@@ -172,7 +172,7 @@ def path_of(url: str) -> str:
 
 # Paths by url text: path_of costs three or four str.find calls and a slice (~1.1k
 # instructions), a lookup ~0.3k.
-_PATHS: Final = Memo(4096)
+_PATHS: Final = Memo[str](4096)
 
 
 def cached_path(url: str) -> str:

@@ -31,7 +31,7 @@ def key_of(properties: Mapping[str, Any], names: Sequence[str]) -> str | None:
 
 
 # Digests by key text: a digest costs a hasher copy, BLAKE2b and base64 (~2.5k instructions).
-_KEYS: Final = Memo(4096)
+_KEYS: Final = Memo[str](4096)
 
 
 def _digest(text: str) -> str:

@@ -3,12 +3,14 @@
 import base64
 import hashlib
 import json
+from typing import Any
 
-from scorer_rulebook import DAY, SPEC, T0, H, event, view
+from scorer_rulebook import BASE, DAY, SPEC, T0, H, event, view
 
 from scorer import (
     Contribution,
     LeadState,
+    ScoringEvent,
     Update,
     apply_event,
     new_state,
@@ -126,3 +128,45 @@ def test_cap_windows_held_by_slot_read_and_store_as_the_dict_they_stand_for() ->
     second.caps = {}
     assert (second.caps, second.cap_ids, second.cap_rows) == ({}, (), ())
 
+
+def test_path_conditions_answered_from_the_plans_memo_match_as_checked_one_by_one() -> None:
+    """Rules whose only conditions are on the path are answered per path from a memo of the
+    event type's plan; a rule that also reads another property, an event that carries its
+    own `path` and another rules object are each still decided by their own conditions."""
+    rules = parse_rules(
+        BASE
+        + """
+[[rule]]
+id = "docs"
+event = "page_view"
+where = { path = "/docs*" }
+points = 1
+[[rule]]
+id = "api-docs"
+event = "page_view"
+where = { path = { in = ["/docs/api*", "/api*"] } }
+points = 2
+[[rule]]
+id = "long-docs"
+event = "page_view"
+where = { path = "/docs*", dwell_ms = { gte = 30000 } }
+points = 4
+"""
+    )
+    other = parse_rules(
+        BASE + '[[rule]]\nid = "api"\nevent = "page_view"\nwhere = { path = "/api*" }\npoints = 8\n'
+    )
+
+    def credited(by: Any, path: str, **props: Any) -> list[str]:
+        update = apply_event(new_state(), view("e", T0, path, **props), by)
+        return [c.rule_id for c in update.contributions]
+
+    for _ in range(2):  # the second round reads the memo
+        assert credited(rules, "/docs/api/v1?x=1") == ["docs", "api-docs"]
+        assert credited(rules, "/docs/intro", dwell_ms=40_000) == ["docs", "long-docs"]
+        assert credited(rules, "/api/keys#top") == ["api-docs"]
+        assert credited(rules, "/pricing") == []
+        assert credited(other, "/api/keys") == ["api"]
+        assert credited(other, "/docs/api") == []
+    own_path = ScoringEvent("p", "page_view", T0, {"url": "https://a.test/x", "path": "/docs"})
+    assert [c.rule_id for c in apply_event(new_state(), own_path, rules).contributions] == ["docs"]
