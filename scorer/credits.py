@@ -1,7 +1,7 @@
 """A credit: points a rule gave (or took back) for one event, the unit of every explanation."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 try:  # a compile-time hint for mypyc (see Contribution); a no-op without mypy_extensions
     from mypy_extensions import mypyc_attr
@@ -66,16 +66,42 @@ class CreditLog:
 
     def __init__(self, half_life: float) -> None:
         self.half_life = half_life
+        # The first `size` items are the log; any after them are room (_UNUSED) for more.
         self.items: list[Contribution] = []
+        self.size = 0
+
+
+# Logged credits are folded into the per-rule sums once this many are held (the engine
+# folds), so the log and the credits it keeps alive stay small (~7 KB of Contributions at
+# most). A fold's fixed part (copies of the sums and times, the recent tuple) is paid once
+# per this many: at 96 rather than 48, 2.8% fewer instructions per event over the bench's
+# 300k events.
+FOLD_AT: Final = 96
+
+# Room made at once when a log in use fills up: a list grown credit by credit is
+# reallocated about ten times on its way to a fold, each time into a new block of memory,
+# cold in cache. A log extended only once (a state loaded, applied to and saved) gets none.
+_UNUSED: Final = Contribution("", 0.0, "")
+_ROOM: Final = [_UNUSED] * FOLD_AT
 
 
 def extend(log: CreditLog | None, n: int, credits: list[Contribution], h: float) -> CreditLog:
     """The log holding the first `n` entries of `log` (folded with `h`) and then `credits`."""
     if log is None:
         log = CreditLog(h)
-    elif len(log.items) != n:  # not the newest state of this log: branch off its view
+    elif log.size != n:  # not the newest state of this log: branch off its view
         branch = CreditLog(h)
         branch.items = log.items[:n]
+        branch.size = n
         log = branch
-    log.items.extend(credits)
+    items, size = log.items, log.size
+    if size and size == len(items):
+        items.extend(_ROOM)
+    for c in credits:
+        if size < len(items):
+            items[size] = c
+        else:
+            items.append(c)
+        size += 1
+    log.size = size
     return log
