@@ -531,8 +531,6 @@ def _credited(score: float, ref: float, added: list[Contribution], h: float) -> 
     return score
 
 
-
-
 def _log_credits(s: LeadState, added: list[Contribution], h: float) -> None:
     """Book `added` into the per-rule sums and recent credits through s's credit log."""
     log = s.credit_log
