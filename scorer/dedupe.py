@@ -123,9 +123,12 @@ class IdLog:
         self.at: dict[object, int] = {_GENERAL: -1}
         self.runs: list[int] = []  # [first position, week, ...]: the week of each position on
         # The last run's week, beside the list: a step reads it without touching the list (a
-        # cold line of its own) unless the week changes.
+        # cold line of its own) unless the week changes. [week_from, week_to) are its times,
+        # so an event in it needs no bucket() (empty until a week is known).
         self.week = 0
         self.has_week = False
+        self.week_from = _INF
+        self.week_to = -_INF
         self.known: dict[int, str] | None = None  # position -> digest, where already taken
         # The last whole map built (view): over which base, for how many entries. Read-only,
         # like every container of a state; the next view extends a copy of it.
@@ -137,6 +140,9 @@ class IdLog:
         return {} if self.known is None else self.known
 
 
+_INF: Final = float("inf")
+
+
 def logged(log: IdLog | None, n: int, key: str) -> bool:
     """Whether the event id `key` is among the first `n` entries of `log`."""
     if log is None:
@@ -145,21 +151,51 @@ def logged(log: IdLog | None, n: int, key: str) -> bool:
     return i < n
 
 
-def append(log: IdLog | None, n: int, key: str, week: int, known: str = "") -> IdLog:
-    """The log holding the first `n` entries of `log` and then the event id `key` (new).
+def claimed(log: IdLog | None, n: int, key: str) -> int:
+    """For a state that sees the first `n` entries of `log`: -1 if the event id `key` is
+    among them; else 1 if `key` was added in place as entry `n` (the state is the log's
+    newest: one dict operation where logged() and append() take two), 0 if not added.
 
-    `known`: the id's digest if the caller already took it ("" if not).
+    An id added in place is the caller's to complete with append(..., claimed=True) or to
+    take back with unclaim(); until then the log has no newest state.
     """
     if log is None:
+        return 0
+    at = log.at
+    if len(at) != n + 1:  # not the newest state of this log (_GENERAL is one more)
+        return -1 if at.get(key, n) < n else 0
+    return -1 if at.setdefault(key, n) < n else 1
+
+
+def unclaim(log: IdLog | None, key: str) -> None:
+    """Take back an id that claimed() added."""
+    if log is not None:
+        del log.at[key]
+
+
+def append(
+    log: IdLog | None, n: int, key: str, at: float, known: str = "", claimed: bool = False
+) -> IdLog:
+    """The log holding the first `n` entries of `log` and then the event id `key` (new),
+    of event time `at`. `known`: the id's digest if the caller already took it ("" if not);
+    `claimed`: claimed() already added the id in place.
+    """
+    if claimed:
+        assert log is not None
+    elif log is None:
         log = IdLog()
     elif len(log.at) != n + 1:  # not the newest state of this log (_GENERAL is one more)
         log = _branch(log, n)
-    log.at[key] = n
-    if not log.has_week or log.week != week:
-        runs = log.runs
-        runs.append(n)
-        runs.append(week)
-        log.week, log.has_week = week, True
+    if not claimed:
+        log.at[key] = n
+    if not log.week_from <= at < log.week_to:
+        week = bucket(at)
+        if not log.has_week or log.week != week:
+            runs = log.runs
+            runs.append(n)
+            runs.append(week)
+            log.week, log.has_week = week, True
+        log.week_from, log.week_to = week * DEDUPE_BUCKET, (week + 1) * DEDUPE_BUCKET
     if known:
         if log.known is None:
             log.known = {}

@@ -50,7 +50,7 @@ from typing import Any, Final, cast
 from scorer import caps, once
 from scorer.credits import FOLD_AT, Contribution, extend
 from scorer.decay import halved
-from scorer.dedupe import append, bucket, contains, digest, held, logged, prune
+from scorer.dedupe import append, claimed, contains, digest, held, prune, unclaim
 from scorer.events import ScoringEvent
 from scorer.fit import evaluate
 from scorer.ledger import demote, restamp, result, score_at, set_traits
@@ -514,10 +514,11 @@ def _tipping_rule(added: list[Contribution], up: bool) -> str | None:
     return None if best is None else best.rule_id
 
 
-def _remember(s: LeadState, eid: str, key: str, at: float) -> None:
-    """Add a new event id (digest `key` if taken) to s's applied ids (base + log)."""
+def _remember(s: LeadState, eid: str, key: str, at: float, added: bool) -> None:
+    """Add a new event id (digest `key` if taken) to s's applied ids (base + log);
+    `added`: dedupe.claimed() has added it to s's log in place."""
     n = s.logged
-    s.id_log = append(s.id_log, n, eid, bucket(at), key)
+    s.id_log = append(s.id_log, n, eid, at, key, added)
     s.logged = n + 1
     if (s.seen_base or n + 1 >= DEDUPE_PRUNE_AT) and held(s.seen_base, n + 1) >= DEDUPE_PRUNE_AT:
         s.seen = prune(s.seen, s.t_ref)
@@ -551,15 +552,20 @@ def _duplicate(state: LeadState) -> Update:
 def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     """The lead's state after `event`. A repeated event_id changes nothing (duplicate=True)."""
     eid = event.event_id
-    if logged(state.id_log, state.logged, eid):
+    claim = claimed(state.id_log, state.logged, eid)
+    if claim < 0:
         return _duplicate(state)
     key = ""  # the id's digest, taken only to look among loaded ids (else when saved)
     if state.seen_base:
         key = digest(eid)
         if contains(state.seen_base, key):
+            if claim:
+                unclaim(state.id_log, eid)
             return _duplicate(state)
     t = event.at
     if not isfinite(t):
+        if claim:
+            unclaim(state.id_log, eid)
         raise ValueError(f"event {event.event_id!r} has no usable time: {t!r}")
     cached = _CACHED[0]
     plans = cached[1] if cached[0] is rules else _plans_for(rules)
@@ -647,7 +653,7 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
             boosts = [Contribution(fired.id, boost, eid, t, False)]
             s.score_ref = _credited(s.score_ref, s.t_ref, boosts, h)
             added += boosts
-    _remember(s, eid, key, t)
+    _remember(s, eid, key, t, claim > 0)
     contributions = tuple(added)
     if contributions:
         _log_credits(s, added, h)

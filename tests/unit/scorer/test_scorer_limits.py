@@ -18,7 +18,7 @@ from scorer import (
     state_to_dict,
 )
 from scorer.dedupe import Seen, contains, count, digest, remember
-from scorer.limits import DEDUPE_IDS, DEDUPE_PRUNE_AT
+from scorer.limits import DEDUPE_BUCKET, DEDUPE_IDS, DEDUPE_PRUNE_AT
 
 BASE_RULES = """
 version = "v1"
@@ -141,11 +141,45 @@ def test_the_id_log_appends_in_place_from_its_newest_state_and_branches_otherwis
     from scorer.dedupe import append, logged
     from scorer.dedupe import view as ids_view
 
-    log = append(None, 0, "a", 1)
-    assert append(log, 1, "b", 1) is log  # the newest state's view: in place
-    branch = append(log, 1, "c", 2)  # an older view (one entry): a copy of it, then "c"
+    week = DEDUPE_BUCKET  # event times in weeks 1 and 2
+    log = append(None, 0, "a", week)
+    assert append(log, 1, "b", week + 60) is log  # the newest state's view: in place
+    branch = append(log, 1, "c", 2 * week)  # an older view (one entry): a copy of it, then "c"
     assert branch is not log
     assert logged(log, 2, "b") and not logged(log, 1, "b") and not logged(log, 2, "c")
     assert logged(branch, 2, "c") and not logged(branch, 2, "b") and logged(branch, 2, "a")
     assert ids_view({}, branch, 2) == {1: digest("a"), 2: digest("c")}
     assert ids_view({}, log, 2) == {1: digest("a") + digest("b")}
+
+
+def test_an_id_is_looked_up_and_added_with_one_dict_operation_from_the_newest_state() -> None:
+    from scorer.dedupe import append, claimed, logged, unclaim
+
+    log = append(append(None, 0, "a", DEDUPE_BUCKET), 1, "b", DEDUPE_BUCKET)
+    assert claimed(log, 2, "a") == -1  # a repeat, from the newest state
+    assert claimed(log, 1, "b") == 0 and claimed(log, 1, "a") == -1  # an older state's view
+    assert claimed(None, 0, "a") == 0
+    assert claimed(log, 2, "c") == 1 and logged(log, 3, "c")  # added in place as entry 2...
+    # ...so the state that saw 2 entries is no longer the newest: nothing is added for it
+    assert claimed(log, 2, "d") == 0 and claimed(log, 2, "c") == 0 and not logged(log, 4, "d")
+    unclaim(log, "c")  # taken back: the newest again, without "c"
+    assert not logged(log, 3, "c") and claimed(log, 2, "d") == 1
+    assert append(log, 2, "d", 2 * DEDUPE_BUCKET, claimed=True) is log
+    assert logged(log, 3, "d") and log.runs == [0, 1, 2, 2]
+
+
+def test_an_id_added_in_place_is_taken_back_when_the_event_is_a_loaded_repeat_or_unusable() -> None:
+    loaded = state_from_dict(state_to_dict(apply_event(new_state(), view("a", T0), RULES).state))
+    state = apply_event(loaded, view("b", T0 + 60), RULES).state  # the newest of its id log
+    log = state.id_log
+    assert apply_event(state, view("a", T0 + 120), RULES).duplicate  # among the loaded ids
+    try:
+        apply_event(state, view("c", float("nan")), RULES)
+        raise AssertionError("a NaN time was applied")
+    except ValueError:
+        pass
+    after = apply_event(state, view("c", T0 + 180), RULES).state
+    assert after.id_log is log  # still the newest: neither id was left in the log
+    assert not apply_event(state, view("a2", T0 + 180), RULES).duplicate
+    assert apply_event(after, view("c", T0 + 240), RULES).duplicate
+    assert count(after.seen) == 3 and contains(after.seen, digest("c"))
