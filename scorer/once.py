@@ -22,10 +22,17 @@ Delta = tuple[float, float]
 
 
 def key_of(properties: Mapping[str, Any], names: Sequence[str]) -> str | None:
-    values = [properties.get(name) for name in names]
-    if any(v is None for v in values):
-        return None
-    text = "\x1f".join(f"{type(v).__name__}:{v}" for v in values)
+    if len(names) == 1:  # the usual once_per, e.g. ["video_id"]: no list, generator or join
+        value = properties.get(names[0])
+        if value is None:
+            return None
+        # f"{type(v).__name__}:{v}" of an exact str, as below
+        text = "str:" + value if type(value) is str else f"{type(value).__name__}:{value}"
+    else:
+        values = [properties.get(name) for name in names]
+        if any(v is None for v in values):
+            return None
+        text = "\x1f".join(f"{type(v).__name__}:{v}" for v in values)
     key = _KEYS.get(text)
     return _KEYS.keep(text, _digest(text)) if key is None else key
 

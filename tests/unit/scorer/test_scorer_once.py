@@ -53,3 +53,12 @@ def test_key_digests_come_out_the_same_from_the_cache_and_past_its_bound() -> No
                 f"str:v{i}\x1fint:{i}"
             )
     assert key_of({"video_id": "v1"}, ("video_id", "n")) is None
+
+    class Label(str):
+        pass
+
+    # one name (its own shortcut): the same text as the general case
+    for value in ["v1", "", 7, True, 2.5, Label("v1"), ["a"]]:
+        text = f"{type(value).__name__}:{value}"
+        assert key_of({"video_id": value}, ["video_id"]) == expected(text)
+    assert key_of({"asset_id": "a"}, ["video_id"]) is None
