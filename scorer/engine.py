@@ -133,20 +133,35 @@ class _Plan:
         for step in steps:
             if _on_path_only(step.where):
                 step.path_bit, bit = bit, bit << 1
-        # path -> which path-only steps' `where` holds for it (their path_bit set): a
-        # site's few paths come back in event after event, each costing a check per step.
-        self.path_bits: Final = Memo[int](4096)
+        # url -> its path and which path-only steps' `where` holds for that path (their
+        # path_bit set): a site's few pages come back in event after event, each costing a
+        # path derivation and a check per step.
+        self.urls: Final = Memo[_Page](4096)
+
+
+class _Page:
+    """A url's path (matching.path_of) and _path_bits of it (-1 if it is not an exact str)."""
+
+    def __init__(self, path: Any, bits: int) -> None:
+        self.path: Final = path
+        self.bits: Final = bits
+
+
+def _page(plan: _Plan, url: str) -> _Page:
+    """What the plan's memo holds for `url` (an exact str)."""
+    page = plan.urls.get(url)
+    if page is None:
+        path = cached_path(url)
+        page = plan.urls.keep(url, _Page(path, _path_bits(plan, path) if type(path) is str else -1))
+    return page
 
 
 def _path_bits(plan: _Plan, path: str) -> int:
     """The path_bit of each of the plan's path-only steps whose `where` holds for `path`."""
-    bits = plan.path_bits.get(path)
-    if bits is None:
-        bits = 0
-        for step in plan.steps:
-            if step.path_bit and _holds(step.where, _NO_PROPS, path):
-                bits |= step.path_bit
-        plan.path_bits.keep(path, bits)
+    bits = 0
+    for step in plan.steps:
+        if step.path_bit and _holds(step.where, _NO_PROPS, path):
+            bits |= step.path_bit
     return bits
 
 
@@ -595,10 +610,11 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     bits = -1  # _path_bits of the derived path, when there is one and it is an exact str
     if plan.needs_path and "path" not in props:
         url = props.get("url")
-        if isinstance(url, str):
+        if type(url) is str:
+            page = _page(plan, url)
+            path, bits = page.path, page.bits
+        elif isinstance(url, str):
             path = cached_path(url)
-            if type(path) is str:
-                bits = _path_bits(plan, path)
     traits, latest = s.traits, s.t_ref
     t_box: object = t  # the event's time as one float object (see _COUNTS)
     added: list[Contribution] = []
