@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from scorer_rulebook import DAY, SPEC, T0, H, event, identify, view
+from scorer_rulebook import BASE, DAY, SPEC, T0, H, event, identify, view
 
 from scorer import (
     advance,
@@ -215,3 +215,19 @@ def test_new_states_stay_empty_whatever_is_done_to_others() -> None:
     assert state_to_dict(fresh) == empty
     assert (fresh.traits, fresh.seen, fresh.caps, fresh.once, fresh.counters) == ({},) * 5
     assert (fresh.sums, fresh.sum_times, fresh.recent) == ({}, {}, ())
+
+
+def test_every_event_type_finds_its_own_rules_past_the_first_plans_listed() -> None:
+    """Plans are found by comparing the event's type with the first eight compiled, then
+    by a dict lookup; types beyond those eight still get their own rules."""
+    rules = parse_rules(
+        BASE
+        + '[[rule]]\nid = "any"\nevent = "*"\npoints = 1\n'
+        + '[[rule]]\nid = "click"\nevent = "email_click"\npoints = 3\n'
+    )
+    kinds = [f"custom-{i}" for i in range(10)] + ["email_click", "page_view"]
+    for round_ in range(2):  # the second round finds every plan compiled
+        for i, kind in enumerate(kinds):
+            update = apply_event(new_state(), event(f"{round_}-{i}", kind, T0), rules)
+            expected = ["any", "click"] if kind == "email_click" else ["any"]
+            assert [c.rule_id for c in update.contributions] == expected, kind
