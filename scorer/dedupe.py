@@ -161,10 +161,9 @@ def claimed(log: IdLog | None, n: int, key: str) -> int:
     """
     if log is None:
         return 0
-    at = log.at
-    if len(at) != n + 1:  # not the newest state of this log (_GENERAL is one more)
-        return -1 if at.get(key, n) < n else 0
-    return -1 if at.setdefault(key, n) < n else 1
+    if len(log.at) != n + 1:  # not the newest state of this log (_GENERAL is one more)
+        return -1 if logged(log, n, key) else 0
+    return -1 if log.at.setdefault(key, n) < n else 1
 
 
 def unclaim(log: IdLog | None, key: str) -> None:
