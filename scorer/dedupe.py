@@ -156,7 +156,7 @@ def claimed(log: IdLog | None, n: int, key: str) -> int:
     among them; else 1 if `key` was added in place as entry `n` (the state is the log's
     newest: one dict operation where logged() and append() take two), 0 if not added.
 
-    An id added in place is the caller's to complete with append(..., claimed=True) or to
+    An id added in place is the caller's to complete with append(..., added=True) or to
     take back with unclaim(); until then the log has no newest state.
     """
     if log is None:
@@ -173,19 +173,19 @@ def unclaim(log: IdLog | None, key: str) -> None:
 
 
 def append(
-    log: IdLog | None, n: int, key: str, at: float, known: str = "", claimed: bool = False
+    log: IdLog | None, n: int, key: str, at: float, known: str = "", added: bool = False
 ) -> IdLog:
     """The log holding the first `n` entries of `log` and then the event id `key` (new),
     of event time `at`. `known`: the id's digest if the caller already took it ("" if not);
-    `claimed`: claimed() already added the id in place.
+    `added`: claimed() already added the id in place.
     """
-    if claimed:
+    if added:
         assert log is not None
     elif log is None:
         log = IdLog()
     elif len(log.at) != n + 1:  # not the newest state of this log (_GENERAL is one more)
         log = _branch(log, n)
-    if not claimed:
+    if not added:
         log.at[key] = n
     if not log.week_from <= at < log.week_to:
         week = bucket(at)

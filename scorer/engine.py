@@ -208,17 +208,17 @@ def _compile(rules: Rules, event_type: str, plans: _Plans) -> _Plan:
     rules_for = rules.rules_by_type.get(event_type) or rules.rules_by_type.get("*", ())
     triggers_for = rules.triggers_by_type.get(event_type) or rules.triggers_by_type.get("*", ())
     # One tuple object for all of a rules object's plans: states compare it by identity.
-    known = plans.by_type
-    cap_ids = next(iter(known.values())).cap_ids if known else _capped_ids(rules)
-    plan = known[event_type] = _Plan(
+    first = plans.first
+    cap_ids = first[0].cap_ids if first else _capped_ids(rules)
+    plan = plans.by_type[event_type] = _Plan(
         event_type,
         [_Step(rule, cap_ids) for rule in rules_for],
         [_TriggerStep(trigger) for trigger in triggers_for],
         event_type in rules.path_types,
         cap_ids,
     )
-    if len(plans.first) < _LISTED:
-        plans.first.append(plan)
+    if len(first) < _LISTED:
+        first.append(plan)
     return plan
 
 

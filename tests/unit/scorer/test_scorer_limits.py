@@ -164,7 +164,7 @@ def test_an_id_is_looked_up_and_added_with_one_dict_operation_from_the_newest_st
     assert claimed(log, 2, "d") == 0 and claimed(log, 2, "c") == 0 and not logged(log, 4, "d")
     unclaim(log, "c")  # taken back: the newest again, without "c"
     assert not logged(log, 3, "c") and claimed(log, 2, "d") == 1
-    assert append(log, 2, "d", 2 * DEDUPE_BUCKET, claimed=True) is log
+    assert append(log, 2, "d", 2 * DEDUPE_BUCKET, added=True) is log
     assert logged(log, 3, "d") and log.runs == [0, 1, 2, 2]
 
 
