@@ -1,6 +1,6 @@
-"""The worker's Faust app: a consumer that long-polls for at most FETCH_MAX_WAIT_MS and
-rewinds partitions nobody has committed (streams/rewind.py), and a producer that writes the
-app's outbox (streams/outbox.py) before each commit.
+"""The worker's Faust app: a consumer that long-polls for at most FETCH_MAX_WAIT_MS,
+rewinds partitions nobody has committed (streams/rewind.py) and delivers nothing while it
+seeks, and a producer that writes the app's outbox (streams/outbox.py) before each commit.
 
 Faust's aiokafka driver hard-codes `fetch_max_wait_ms=1500`. aiokafka keeps one fetch in
 flight per broker, and leaves out of a new fetch any partition whose fetched records are
@@ -53,6 +53,19 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
 class _Consumer(driver.Consumer):
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def perform_seek(self) -> None:
+        # Faust's recovery, having read the changelogs, resumes the stream partitions and
+        # seeks them while the flow it turned on for the changelogs is still on, and then
+        # resumes flow control, which empties every stream's queue. Records fetched during
+        # the seek were emptied out with their read offsets past them: not scored until the
+        # next rebalance, and lost once a later offset of the partition was committed. So
+        # nothing is delivered while seeking; each caller resumes the flow afterwards (the
+        # recovery) or was called with it stopped (Consumer.getmany).
+        if self.flow_active:
+            self.stop_flow()
+            self.app.flow_control.suspend()
+        await super().perform_seek()
 
 
 class _Transport(driver.Transport):
