@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.streams.test_worker import RULES
-from tests.integration.streams.worker_io import stored_event, topic_record
+from tests.integration.streams.worker_io import stored_event, topic_record, worker_env
 from tests.kafka_io import TopicReader, produce
-from tests.processes import running_pipeline, stage_env
+from tests.processes import running_pipeline
 
 LEADS = [f"lead-{i}" for i in range(16)]  # over every partition of the 8
 SLOW_WORKER = Path(__file__).parent / "slow_worker"
@@ -38,12 +38,7 @@ def scored_ids(values: list[Any]) -> set[str]:
 def test_a_backlog_read_while_a_restarted_worker_seeks_is_all_scored(
     tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
-    rules = tmp_path / "rules.toml"
-    rules.write_text(RULES)
-    env = stage_env(
-        tmp_path / "var", kafka_bootstrap, topic_prefix,
-        LEADSCORE_RULES=str(rules), PYTHONPATH=str(SLOW_WORKER),
-    )
+    env = worker_env(tmp_path, kafka_bootstrap, topic_prefix, RULES, PYTHONPATH=str(SLOW_WORKER))
     t0 = time.time() - 86_400
     # Each lead's profile in the changelog and each partition committed, so the restart
     # recovers state and seeks to committed offsets.

@@ -21,9 +21,10 @@ from tests.integration.streams.worker_io import (
     same_changes,
     stored_event,
     topic_record,
+    worker_env,
 )
 from tests.kafka_io import TopicReader, produce
-from tests.processes import running_pipeline, stage_env
+from tests.processes import running_pipeline
 
 RULES = """
 version = "worker-test"
@@ -53,9 +54,7 @@ points = -6
 
 @pytest.fixture
 def worker(tmp_path: Path, kafka_bootstrap: str, topic_prefix: str) -> Iterator[dict[str, str]]:
-    rules = tmp_path / "rules.toml"
-    rules.write_text(RULES)
-    env = stage_env(tmp_path / "var", kafka_bootstrap, topic_prefix, LEADSCORE_RULES=str(rules))
+    env = worker_env(tmp_path, kafka_bootstrap, topic_prefix, RULES)
     with running_pipeline(env, ("worker",)):
         yield env
 
@@ -184,11 +183,8 @@ def test_each_device_identified_as_the_lead_is_merged_into_it(
 def test_a_new_rules_version_is_taken_on_restart_without_losing_state(
     tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
+    env = worker_env(tmp_path, kafka_bootstrap, topic_prefix, RULES)
     rules_file = tmp_path / "rules.toml"
-    rules_file.write_text(RULES)
-    env = stage_env(
-        tmp_path / "var", kafka_bootstrap, topic_prefix, LEADSCORE_RULES=str(rules_file)
-    )
     t0 = time.time() - 600
     first = [
         stored_event("page_view", t0 + i, lead="lead-v", properties={"url": "/pricing"})
@@ -222,11 +218,8 @@ def test_the_rocksdb_store_keeps_each_lead_across_a_restart(
     """The production default store (the other tests use memory://): a restarted worker
     reads its leads back from RocksDB, so new events add to them and a redelivered one
     adds nothing."""
-    rules = tmp_path / "rules.toml"
-    rules.write_text(RULES)
-    env = stage_env(
-        tmp_path / "var", kafka_bootstrap, topic_prefix,
-        LEADSCORE_RULES=str(rules), LEADSCORE_WORKER_STORE="rocksdb://",
+    env = worker_env(
+        tmp_path, kafka_bootstrap, topic_prefix, RULES, LEADSCORE_WORKER_STORE="rocksdb://"
     )
     t0 = time.time() - 600
     paths = ["/pricing", "/blog", "/pricing", "/careers", "/", "/pricing", "/product"]
@@ -261,9 +254,7 @@ def test_a_stopped_worker_has_written_every_lead_it_applied_to_the_changelog(
 ) -> None:
     """A profile's changelog record waits for the next commit (streams/tables.py); a worker
     stopped right after scoring still writes each lead's latest value."""
-    rules = tmp_path / "rules.toml"
-    rules.write_text(RULES)
-    env = stage_env(tmp_path / "var", kafka_bootstrap, topic_prefix, LEADSCORE_RULES=str(rules))
+    env = worker_env(tmp_path, kafka_bootstrap, topic_prefix, RULES)
     events = page_views(20, 5, start=time.time() - 600, spacing=1.0)
     last = {e["lead_id"]: e["event_id"] for e in events}
     scores = TopicReader(kafka_bootstrap, topic_prefix + "lead-scores")

@@ -7,14 +7,25 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from schemas.timestamps import format_epoch
 from scorer import Rules, StageChange, advance, apply_event, new_state, rescore, score_at
 from streams.conversion import epoch, scoring_event
 from tests.kafka_io import TopicReader, produce
+from tests.processes import stage_env
 
 PATHS = ["/", "/product", "/pricing", "/pricing/enterprise", "/careers", "/blog"]
+
+
+def worker_env(
+    tmp_path: Path, bootstrap: str, prefix: str, rules: str, **extra: str
+) -> dict[str, str]:
+    """A worker's environment: `rules` (TOML) in tmp_path/rules.toml, its state in tmp_path/var."""
+    path = tmp_path / "rules.toml"
+    path.write_text(rules)
+    return stage_env(tmp_path / "var", bootstrap, prefix, LEADSCORE_RULES=str(path), **extra)
 
 
 def stored_event(
