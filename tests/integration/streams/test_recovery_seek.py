@@ -17,6 +17,7 @@ were emptied in the two runs before the fix).
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ def scored_ids(values: list[Any]) -> set[str]:
 def test_a_backlog_read_while_a_restarted_worker_seeks_is_all_scored(
     tmp_path: Path, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
-    env = worker_env(tmp_path, kafka_bootstrap, topic_prefix, RULES, PYTHONPATH=str(SLOW_WORKER))
+    path = os.pathsep.join(filter(None, [str(SLOW_WORKER), os.environ.get("PYTHONPATH")]))
+    env = worker_env(tmp_path, kafka_bootstrap, topic_prefix, RULES, PYTHONPATH=path)
     t0 = time.time() - 86_400
     # Each lead's profile in the changelog and each partition committed, so the restart
     # recovers state and seeks to committed offsets.
