@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.streams.test_worker import RULES
-from tests.integration.streams.worker_io import stored_event, topic_record, worker_env
+from tests.integration.streams.worker_io import page_views, stored_event, topic_record, worker_env
 from tests.kafka_io import TopicReader, produce
 from tests.processes import running_pipeline
 
@@ -49,10 +49,7 @@ def test_a_backlog_read_while_a_restarted_worker_seeks_is_all_scored(
     with running_pipeline(env, ("worker",)):
         produce(kafka_bootstrap, [topic_record(topic_prefix, e) for e in first])
         scores.until(lambda vs: scored_ids(vs) >= scored_ids(first), timeout=90)
-    backlog = [
-        stored_event("page_view", t0 + 1 + i, lead=LEADS[i % len(LEADS)], properties={"url": "/"})
-        for i in range(BACKLOG)
-    ]
+    backlog = page_views(len(LEADS), BACKLOG // len(LEADS), start=t0 + 1, spacing=1.0)
     produce(kafka_bootstrap, [topic_record(topic_prefix, e) for e in backlog])
     with running_pipeline(env, ("worker",)):
         scores.until(lambda vs: scored_ids(vs) >= scored_ids(backlog), timeout=120)
