@@ -85,6 +85,12 @@ _UNUSED: Final = Contribution("", 0.0, "")
 _ROOM: Final = [_UNUSED] * FOLD_AT
 
 
+def has_room(log: CreditLog) -> bool:
+    """Whether the log's next slot is room (read from the slot itself: see engine._touch)."""
+    items, size = log.items, log.size
+    return size < len(items) and items[size] is _UNUSED
+
+
 def extend(log: CreditLog | None, n: int, credits: list[Contribution], h: float) -> CreditLog:
     """The log holding the first `n` entries of `log` (folded with `h`) and then `credits`."""
     if log is None:

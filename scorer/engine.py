@@ -48,7 +48,7 @@ from math import copysign, floor, isfinite
 from typing import Any, Final, cast
 
 from scorer import caps, once
-from scorer.credits import FOLD_AT, Contribution, extend
+from scorer.credits import FOLD_AT, Contribution, extend, has_room
 from scorer.decay import halved
 from scorer.dedupe import append, claimed, contains, digest, held, prune, unclaim
 from scorer.events import ScoringEvent
@@ -588,8 +588,40 @@ def _duplicate(state: LeadState) -> Update:
     return Update(state, state.score_ref, state.stage, state.t_ref, state.fit_grade, (), None, True)
 
 
+def _touch(state: LeadState) -> int:
+    """Read, side by side, the parts of a lead's state that a step goes on to reach.
+
+    With many leads, a lead's state is out of the CPU's caches when its next event comes,
+    and a step reaches each part through a chain of pointers: state -> credit log -> its
+    list -> the slot to fill; state -> count log -> its list; state -> cap rows -> each row;
+    state -> id log -> its dict. Followed one chain at a time, as the step needs them, each
+    link is a cache miss waited for in turn; read here in one go, the misses of different
+    chains are in flight together. The result, a count that is never negative, is only
+    checked, so that the compiler keeps these reads.
+    """
+    n = state.logged
+    credit_log = state.credit_log
+    count_log = state.count_log
+    id_log = state.id_log
+    rows = state.cap_rows
+    if credit_log is not None:
+        n += len(credit_log.items)
+    if count_log is not None:
+        n += len(count_log.items)
+    if id_log is not None:
+        n += len(id_log.at)
+    for row in rows:
+        if row is not None:
+            n += len(row)
+    if credit_log is not None and has_room(credit_log):
+        n += 1
+    return n
+
+
 def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     """The lead's state after `event`. A repeated event_id changes nothing (duplicate=True)."""
+    if _touch(state) < 0:
+        raise AssertionError("a negative length")
     eid = event.event_id
     claim = claimed(state.id_log, state.logged, eid)
     if claim < 0:
