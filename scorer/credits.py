@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from typing import Any, Final
 
+from scorer.untracked import untracked
+
 try:  # a compile-time hint for mypyc (see Contribution); a no-op without mypy_extensions
     from mypy_extensions import mypyc_attr
 except ImportError:  # pragma: no cover
@@ -67,7 +69,7 @@ class CreditLog:
     def __init__(self, half_life: float) -> None:
         self.half_life = half_life
         # The first `size` items are the log; any after them are room (_UNUSED) for more.
-        self.items: list[Contribution] = []
+        self.items: list[Contribution] = untracked([])  # acyclic: see untracked.py
         self.size = 0
 
 
@@ -97,7 +99,7 @@ def extend(log: CreditLog | None, n: int, credits: list[Contribution], h: float)
         log = CreditLog(h)
     elif log.size != n:  # not the newest state of this log: branch off its view
         branch = CreditLog(h)
-        branch.items = log.items[:n]
+        branch.items = untracked(log.items[:n])
         branch.size = n
         log = branch
     items, size = log.items, log.size

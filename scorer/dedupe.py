@@ -23,6 +23,7 @@ from math import floor
 from typing import Any, Final, cast
 
 from scorer.limits import DEDUPE_BUCKET, DEDUPE_IDS, DEDUPE_PRUNE_AT, DIGEST_BYTES, ID_BYTES
+from scorer.untracked import untracked
 
 try:  # a compile-time hint for mypyc (see credits.py); a no-op without mypy_extensions
     from mypy_extensions import mypyc_attr
@@ -121,7 +122,8 @@ class IdLog:
     def __init__(self) -> None:
         # event id (not digest) -> its position, after one entry that is not an id (_GENERAL)
         self.at: dict[object, int] = {_GENERAL: -1}
-        self.runs: list[int] = []  # [first position, week, ...]: the week of each position on
+        # [first position, week, ...]: the week of each position on (untracked.py)
+        self.runs: list[int] = untracked([])
         # The last run's week, beside the list: a step reads it without touching the list (a
         # cold line of its own) unless the week changes. [week_from, week_to) are its times,
         # so an event in it needs no bucket() (empty until a week is known).

@@ -32,6 +32,7 @@ from scorer.credits import Contribution, CreditLog, credit
 from scorer.decay import credit_rule, halved
 from scorer.dedupe import IdLog, view
 from scorer.limits import DIGEST_WIDTH, RECENT_CREDITS
+from scorer.untracked import untracked
 
 try:  # a compile-time hint for mypyc (see credits.py); a no-op without mypy_extensions
     from mypy_extensions import mypyc_attr
@@ -104,7 +105,8 @@ class CountLog:
         self.trigger_id = trigger_id
         self.count = count
         self.within = within
-        self.items: list[object] = []  # float objects, nondecreasing, each >= the base's last
+        # float objects, nondecreasing, each >= the base's last (untracked: see untracked.py)
+        self.items: list[object] = untracked([])
         self.first = 0.0  # the value of items[0], once there is one (read without a float)
 
 

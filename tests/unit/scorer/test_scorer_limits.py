@@ -1,12 +1,13 @@
 """Bounded state: applied ids pruned by event time, a typical lead stays under 2 KB."""
 
+import gc
 import json
 import random
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scorer_rulebook import DAY, T0, event, view
+from scorer_rulebook import DAY, SPEC, T0, event, view
 
 from scorer import (
     LeadState,
@@ -183,3 +184,22 @@ def test_an_id_added_in_place_is_taken_back_when_the_event_is_a_loaded_repeat_or
     assert not apply_event(state, view("a2", T0 + 180), RULES).duplicate
     assert apply_event(after, view("c", T0 + 240), RULES).duplicate
     assert count(after.seen) == 3 and contains(after.seen, digest("c"))
+
+
+def test_the_logs_a_state_keeps_are_not_traversed_by_the_cyclic_collector() -> None:
+    """A full pass of the collector visits each item of every tracked list (untracked.py)."""
+    rules = parse_rules(SPEC)
+    state = older = new_state()
+    for i in range(40):  # ten days: the id log has runs of more than one week
+        state = apply_event(state, view(f"e{i}", T0 + i * 6 * 3600, "/pricing"), rules).state
+        if i == 30:
+            older = state
+    branched = apply_event(older, view("x", T0 + 31 * 6 * 3600), rules).state  # logs branched
+    assert branched.credit_log is not state.credit_log and branched.id_log is not state.id_log
+    for s in (state, branched):
+        assert s.credit_log is not None and s.count_log is not None and s.id_log is not None
+        assert s.credited and s.counted and len(s.id_log.runs) >= 4
+        assert not gc.is_tracked(s.credit_log.items)
+        assert not gc.is_tracked(s.count_log.items)
+        assert not gc.is_tracked(s.id_log.runs)
+    assert gc.is_tracked([]) and gc.is_tracked(list(state.credit_log.items))  # the check works
