@@ -1,7 +1,7 @@
 """Lists that the cyclic garbage collector does not traverse.
 
 A full pass of CPython's cyclic collector visits every item of every tracked container,
-reading each item's header: for the logs each lead's state keeps (credit.CreditLog's
+reading each item's header: for the logs each lead's state keeps (credits.CreditLog's
 credits, state.CountLog's times, dedupe.IdLog's week runs), a cache miss per logged item,
 about 11 ms a pass with 2,000 leads (bench/RESULTS.md, Session 13). A list is tracked from
 its creation, and Python has no way to untrack one; the C API's PyObject_GC_UnTrack does.
