@@ -99,7 +99,7 @@ def extend(log: CreditLog | None, n: int, credits: list[Contribution], h: float)
         log = CreditLog(h)
     elif log.size != n:  # not the newest state of this log: branch off its view
         branch = CreditLog(h)
-        branch.items = untracked(log.items[:n])
+        branch.items.extend(log.items[:n])  # into its list, already untracked
         branch.size = n
         log = branch
     items, size = log.items, log.size
