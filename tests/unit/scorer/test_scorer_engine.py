@@ -18,6 +18,7 @@ from scorer import (
     state_to_dict,
     update_traits,
 )
+from scorer.decay import credit_rule
 
 RULES = parse_rules(SPEC)
 
@@ -173,6 +174,26 @@ def test_branches_keep_their_own_sums_and_recent_credits_across_folds() -> None:
         assert branch.recent == alone.recent and branch.score_ref == alone.score_ref
         assert state_to_dict(branch) == state_to_dict(alone)
     assert states[-1].sums == rescore(history, RULES)[0].sums
+
+
+@pytest.mark.parametrize("rules_count", [3, 20])  # 20: more rules than the fold scans
+def test_folded_sums_are_each_credit_booked_in_turn(rules_count: int) -> None:
+    """A fold (every FOLD_AT credits) gives, bit for bit, the sums of booking each credit."""
+    spec = BASE + "".join(
+        f'[[rule]]\nid = "r{i}"\nevent = "page_view"\nwhere = {{ path = "/p{i}*" }}\n'
+        f"points = {i + 1}\n"
+        for i in range(rules_count)
+    )
+    rules = parse_rules(spec)
+    # out of order in time, so credits both decay the running sum and are decayed into it
+    times = [T0 + ((i * 7_919) % 250) * 3_600 for i in range(250)]
+    state, sums, since = new_state(), {}, {}
+    for i, at in enumerate(times):
+        update = apply_event(state, view(f"f{i}", at, f"/p{(i * 7) % rules_count}"), rules)
+        state = update.state
+        for c in update.contributions:
+            credit_rule(sums, since, c.rule_id, c.points, c.at, H)
+    assert state.sums == sums and state.sum_times == since
 
 
 def test_saving_after_every_step_matches_a_fresh_replay() -> None:
