@@ -232,7 +232,12 @@ def _holds(where: _Where, props: dict[str, Any], path: Any) -> bool:
     if general is not None:
         return general(_full(props, path))
     for c in where.checks:
-        if not check(c, path if c.is_path and path is not None else props.get(c.name)):
+        if c.is_path and path is not None:
+            value: Any = path
+        else:
+            # (a lead's traits are often none at all: an anonymous visitor's)
+            value = props.get(c.name) if props else None
+        if not check(c, value):
             return False
     return True
 
