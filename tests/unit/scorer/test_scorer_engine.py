@@ -176,7 +176,7 @@ def test_branches_keep_their_own_sums_and_recent_credits_across_folds() -> None:
     assert states[-1].sums == rescore(history, RULES)[0].sums
 
 
-@pytest.mark.parametrize("rules_count", [3, 20])  # 20: more rules than the fold scans
+@pytest.mark.parametrize("rules_count", [3, 20])  # 20: a fold carries twenty running sums
 def test_folded_sums_are_each_credit_booked_in_turn(rules_count: int) -> None:
     """A fold (every FOLD_AT credits) gives, bit for bit, the sums of booking each credit."""
     spec = BASE + "".join(
