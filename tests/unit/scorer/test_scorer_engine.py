@@ -123,9 +123,13 @@ def test_state_round_trips_through_json() -> None:
     )
 
 
-def test_an_event_without_a_finite_time_is_rejected() -> None:
+@pytest.mark.parametrize("at", [float("nan"), float("inf"), float("-inf")])
+def test_an_event_without_a_finite_time_is_rejected(at: float) -> None:
+    state = apply_event(new_state(), view("v", T0), RULES).state
     with pytest.raises(ValueError, match="no usable time"):
-        apply_event(new_state(), event("x", "form_submit", float("nan")), RULES)
+        apply_event(state, event("x", "form_submit", at), RULES)
+    # and its id was not taken: the same id with a usable time still counts
+    assert not apply_event(state, event("x", "form_submit", T0 + 60), RULES).duplicate
 
 
 def test_a_late_event_change_is_stamped_at_the_latest_time() -> None:
