@@ -536,8 +536,10 @@ def _counted(s: LeadState, trigger: Trigger, t: float, t_box: object, ordered: b
 
 
 # A count log is folded into the state's dict once it holds this many times, so it stays
-# small (a state only ever needs the latest `count` of them).
-_COUNT_FOLD_AT: Final = 32
+# small (a state only ever needs the latest `count` of them). A fold reads only those
+# (state.count_view), but a new log costs ~8k instructions (its list untracked through
+# ctypes among them): at 64 rather than 32, 0.9% fewer per event over the bench's traffic.
+_COUNT_FOLD_AT: Final = 64
 
 
 def _counted_held(s: LeadState, trigger: Trigger, t: float) -> bool:
