@@ -265,8 +265,9 @@ def _floor_div(t: float, per: float) -> float:
 
 _EXACT: Final = 2.0**52
 _NAN: Final = float("nan")  # equal to no cap length
-# Compared with natively; math.isfinite, compiled, is a generic call of the module's
-# function (a global lookup and a boxed float), ~250 instructions per event.
+# An event's time is finite when it lies between these, a native compare; math.isfinite,
+# compiled, is a generic call of the module's function (a global lookup and a boxed
+# float), ~300 instructions per event.
 _INF: Final = float("inf")
 
 
