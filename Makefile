@@ -2,7 +2,11 @@
 # Everything a fresh machine needs beyond Python 3.11+, a JDK 17+ and Maven is
 # installed here: the virtual environment, the project, the Kafka jars.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The distribution's python3.11 where there is one: Debian builds it with profile-guided
+# optimization and LTO, as the python:3.11-slim image of deploy/Dockerfile is built. A pyenv
+# build defaults to neither (and a shared libpython), and runs the scorer ~13% slower
+# (bench/RESULTS.md, session 15). `make PYTHON=...` picks another; `make clean` drops the venv.
+PYTHON ?= $(shell command -v /usr/bin/python3.11 || command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -259,8 +259,10 @@ def main() -> None:
     stored = min(run_stored(wire) for _ in range(diag))
     apply_only = max(scoring - baseline, 1e-9)
     median, largest = typical_size()
+    interpreter = Path(sys.executable).resolve()
     print(
-        f"python {platform.python_version()} {platform.machine()}: {n} events, {args.leads} leads,"
+        f"python {platform.python_version()} {platform.machine()} ({interpreter}):"
+        f" {n} events, {args.leads} leads,"
         f" scorer {'compiled (mypyc)' if _compiled() else 'pure Python'}"
     )
     print(f"decode only (json.loads -> ScoringEvent):   {n / baseline:>9,.0f} events/s")
