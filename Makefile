@@ -2,14 +2,10 @@
 # Everything a fresh machine needs beyond Python 3.11+, a JDK 17+ and Maven is
 # installed here: the virtual environment, the project, the Kafka jars.
 
-# The distribution's python3.11 where it is whole (venv and C headers): Debian builds it with
-# profile-guided optimization and LTO, as the python:3.11-slim image of deploy/Dockerfile is
-# built. A pyenv build defaults to neither (and a shared libpython): the scorer took ~12% more
-# time per event on it (bench/RESULTS.md, session 15). `make PYTHON=...` picks another;
-# `make clean` drops the venv.
-PYTHON ?= $(shell for p in /usr/bin/python3.11 python3.11 python3; do \
-  $$p -c 'import ensurepip, os, sysconfig as s; assert os.path.exists(s.get_paths()["include"] + "/Python.h")' \
-  2>/dev/null && { command -v $$p; exit 0; }; done; echo python3)
+# The first python3.11 on the PATH. Debian's PGO+LTO build ran the scorer in ~11% less time,
+# but the bare baselines of the collector's and worker's ratio targets gained more; see
+# bench/RESULTS.md, session 15, before switching.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
