@@ -3,8 +3,8 @@
 # installed here: the virtual environment, the project, the Kafka jars.
 
 # The first python3.11 on the PATH. Debian's PGO+LTO build ran the scorer in ~11% less time,
-# but the bare baselines of the collector's and worker's ratio targets gained more; see
-# bench/RESULTS.md, session 15, before switching.
+# but the empty Faust agent the worker's ratio target is measured against gained more (the
+# collector's figures were mixed); see bench/RESULTS.md, session 15, before switching.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
