@@ -59,8 +59,15 @@ from scorer.matching import Check1, Predicate, cached_path, check, native_checks
 from scorer.memo import Memo
 from scorer.outputs import StageChange, Update
 from scorer.rules import Rule, Rules, Trigger
+from scorer.small_rows import NO_CLOSED, SMALL_TIMES, SMALL_WINDOWS, SmallRow, last_time, small_of
+from scorer.small_rows import added as added_row
+from scorer.small_rows import count as small_count
+from scorer.small_rows import first as first_row
+from scorer.small_rows import flat as flat_small
+from scorer.small_rows import grown as grown_row
+from scorer.small_rows import window as small_window
 from scorer.stages import RANK, higher_of, stage_for
-from scorer.state import NO_CLOSED, CapRow, CountLog, LeadState, flat_of, windows_of
+from scorer.state import CapRow, CountLog, HeldRow, LeadState, flat_of, windows_of
 
 # Per rules object and event type, the rules and triggers that apply, unpacked once into
 # native objects (attribute reads, no tuple unpacking or boxing per event).
@@ -333,6 +340,93 @@ def _window_box(window: float) -> object:
 
 
 def _capped(
+    current: HeldRow | None,
+    step: _Step,
+    t: float,
+    window: float,
+    oldest: float,
+    latest: float,
+    eid: str,
+    out: list[Contribution],
+    t_box: object,
+) -> HeldRow | None:
+    """Credit a capped rule into `out`; the rule's new row, or None if unchanged.
+
+    Rules that credit at most SMALL_TIMES events a window hold SmallRows where they can
+    (small_rows.py): _capped_small takes the in-order cases; anything else, and any other
+    rule, goes through _capped_flat on the flat tuple, whose result is held small again
+    when it fits.
+    """
+    small = step.limit <= SMALL_TIMES
+    if small and (current is None or isinstance(current, SmallRow)):
+        row = _capped_small(current, step, t, window, oldest, latest, eid, out)
+        if row is not _UNHANDLED:
+            return row
+    flat_row = current if current is None or isinstance(current, tuple) else flat_small(current)
+    updated = _capped_flat(flat_row, step, t, window, oldest, latest, eid, out, t_box)
+    if updated is None or not small:
+        return updated
+    held = small_of(updated)
+    return updated if held is None else held
+
+
+# _capped_small's answer when the case is not one it takes (a row no step ever holds)
+_UNHANDLED: Final = SmallRow(NO_CLOSED, 0)
+
+
+def _capped_small(
+    row: SmallRow | None,
+    step: _Step,
+    t: float,
+    window: float,
+    oldest: float,
+    latest: float,
+    eid: str,
+    out: list[Contribution],
+) -> SmallRow | None:
+    """_capped_flat's in-order cases on a SmallRow (or none yet): a later event in the
+    newest window, or the first event of a window after every held one. _UNHANDLED if the
+    event is not one of them, or the result would not fit a SmallRow."""
+    points, limit = step.points, step.limit
+    if not limit:
+        return _UNHANDLED
+    if row is None:
+        if window < oldest:
+            return _UNHANDLED
+        granted = copysign(min(abs(points), step.cap_points), points)
+        out.append(Contribution(step.id, granted, eid, t, False))
+        return first_row(window, t)
+    closed, k = row.closed, row.k
+    if not window > closed:
+        return _UNHANDLED
+    newest = small_window(row, k - 1)
+    if window == newest:
+        n = small_count(row, k - 1)
+        # t == latest: at or after every time the lead holds (as in _capped_flat)
+        if not (t == latest or t >= last_time(row, k - 1)):
+            return _UNHANDLED
+        if n >= limit:
+            return None
+        granted = copysign(min(abs(points), step.cap_points - n * abs(points)), points)
+        out.append(Contribution(step.id, granted, eid, t, False))
+        return grown_row(row, t)
+    if not (window > newest and window >= oldest):
+        return _UNHANDLED
+    # drop the windows too old to matter (the first ones: windows increase); remember the
+    # newest one dropped
+    dropped = 0
+    while dropped < k and small_window(row, dropped) < oldest:
+        dropped += 1
+    if dropped:
+        closed = max(closed, small_window(row, dropped - 1))
+    if k - dropped >= SMALL_WINDOWS:
+        return _UNHANDLED
+    granted = copysign(min(abs(points), step.cap_points), points)
+    out.append(Contribution(step.id, granted, eid, t, False))
+    return added_row(row, dropped, closed, window, t)
+
+
+def _capped_flat(
     current: CapRow | None,
     step: _Step,
     t: float,
@@ -343,7 +437,7 @@ def _capped(
     out: list[Contribution],
     t_box: object,
 ) -> CapRow | None:
-    """Credit a capped rule into `out`; the rule's new flat windows, or None if unchanged.
+    """_capped on the flat tuple: the rule's new flat windows, or None if unchanged.
 
     The in-order cases (a later event in a window already held, or the first event of
     a window after all held ones) are handled here on the flat tuple (state.CapRow);
@@ -622,7 +716,9 @@ def _touch(state: LeadState) -> int:
     if id_log is not None:
         n += len(id_log.at)
     for row in rows:
-        if row is not None:
+        if isinstance(row, SmallRow):
+            n += row.k
+        elif row is not None:
             n += len(row)
     if credit_log is not None and has_room(credit_log):
         n += 1
@@ -682,8 +778,8 @@ def apply_event(state: LeadState, event: ScoringEvent, rules: Rules) -> Update:
     traits, latest = s.traits, s.t_ref
     t_box: object = t  # the event's time as one float object (see _COUNTS)
     added: list[Contribution] = []
-    rows: tuple[CapRow | None, ...] | None = None  # s's cap rows by slot, once needed
-    changed: list[CapRow | None] | None = None
+    rows: tuple[HeldRow | None, ...] | None = None  # s's cap rows by slot, once needed
+    changed: list[HeldRow | None] | None = None
     # the cap window of t for the last `per` seen (none yet), and the oldest one kept
     per, window, oldest = _NAN, 0.0, 0.0
     for step in plan.steps:

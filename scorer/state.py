@@ -32,6 +32,8 @@ from scorer.credits import Contribution, CreditLog, credit
 from scorer.decay import credit_rule, halved
 from scorer.dedupe import IdLog, view
 from scorer.limits import DIGEST_WIDTH, RECENT_CREDITS
+from scorer.small_rows import NO_CLOSED as NO_CLOSED  # where it was defined before
+from scorer.small_rows import SmallRow, flat
 from scorer.untracked import untracked
 
 try:  # a compile-time hint for mypyc (see credits.py); a no-op without mypy_extensions
@@ -50,7 +52,9 @@ CapWindows = tuple[int | None, dict[int, tuple[float, ...]]]
 # (untracked by the cyclic GC once it has seen it) where the nested form had a dict and
 # two tuples per window; caps.windows_of / caps.flat_of convert.
 CapRow = tuple[float, ...]
-NO_CLOSED: Final = float("-inf")
+# A row as a state holds it by slot: the flat tuple, or the same windows in native fields
+# while they are few (small_rows.py; `caps` reads either as the flat tuple).
+HeldRow = CapRow | SmallRow
 
 
 @mypyc_attr(acyclic=True)  # see credits.Contribution
@@ -153,7 +157,7 @@ class LeadState:
     # the dict cost a hashed lookup per capped rule and a new dict per step (cold lines).
     caps_held: dict[str, CapRow] = field(default_factory=dict)
     cap_ids: tuple[str, ...] = ()
-    cap_rows: tuple[CapRow | None, ...] = ()
+    cap_rows: tuple[HeldRow | None, ...] = ()
     # Trigger -> times (`counters`, a property): `counters_base` (in folded), then for one
     # trigger the first `counted` entries of a count log shared with the lead's other states.
     half_life: float = 1.0  # of the rules it was computed under; lets sums be stored at t_ref
@@ -191,7 +195,7 @@ class LeadState:
         count_log: CountLog | None = None,
         counted: int = 0,
         cap_ids: tuple[str, ...] = (),  # with cap_rows: caps by slot, instead of `caps`
-        cap_rows: tuple[CapRow | None, ...] = (),
+        cap_rows: tuple[HeldRow | None, ...] = (),
     ) -> None:
         self.version = version
         self.traits = _NO_TRAITS if traits is None else traits
@@ -312,14 +316,19 @@ class LeadState:
         ids = self.cap_ids
         if not ids:
             return self.caps_held
-        rows = self.cap_rows
-        return {ids[i]: row for i, row in enumerate(rows) if row is not None}
+        out: dict[str, CapRow] = {}
+        for i, row in enumerate(self.cap_rows):
+            if isinstance(row, SmallRow):
+                out[ids[i]] = flat(row)
+            elif row is not None:
+                out[ids[i]] = row
+        return out
 
     @caps.setter
     def caps(self, caps: dict[str, CapRow]) -> None:
         self.caps_held, self.cap_ids, self.cap_rows = caps, (), ()
 
-    def cap_slots(self, ids: tuple[str, ...]) -> tuple[CapRow | None, ...]:
+    def cap_slots(self, ids: tuple[str, ...]) -> tuple[HeldRow | None, ...]:
         """The rows of `ids` by slot, holding the windows by slot from now on.
 
         Rules without a cap in `ids` (possible only if the rules changed under the same
