@@ -86,6 +86,9 @@ class _Where:
         self.checks: Final[tuple[Check1, ...]] = () if native is None else native
         self.general: Final[Predicate | None] = matches if where and native is None else None
         self.always: Final = not where  # no condition: nothing to evaluate
+        # Whether it holds for no properties at all: most leads have no traits (anonymous
+        # visitors), and a trigger's where_traits is read on every event of its type.
+        self.on_empty: Final = _evaluate(self, _NO_PROPS, None)
 
 
 class _Step:
@@ -235,6 +238,13 @@ def _capped_ids(rules: Rules) -> tuple[str, ...]:
 
 def _holds(where: _Where, props: dict[str, Any], path: Any) -> bool:
     """Whether `where` holds; `path` is the path derived from `url` (None: read props)."""
+    if path is None and not props:
+        return where.on_empty
+    return _evaluate(where, props, path)
+
+
+def _evaluate(where: _Where, props: dict[str, Any], path: Any) -> bool:
+    """_holds, read from the conditions themselves."""
     general = where.general
     if general is not None:
         return general(_full(props, path))

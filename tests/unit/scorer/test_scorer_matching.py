@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scorer.engine import _holds, _Where
 from scorer.matching import cached_path, compile_where, path_of
 
 CASES: list[tuple[dict[str, Any], dict[str, Any], bool]] = [
@@ -51,6 +52,17 @@ CASES: list[tuple[dict[str, Any], dict[str, Any], bool]] = [
 @pytest.mark.parametrize(("where", "props", "expected"), CASES)
 def test_conditions(where: dict[str, Any], props: dict[str, Any], expected: bool) -> None:
     assert compile_where(where)(props) is expected
+
+
+@pytest.mark.parametrize(("where", "props", "expected"), CASES)
+def test_the_engine_decides_conditions_as_compiled(
+    where: dict[str, Any], props: dict[str, Any], expected: bool
+) -> None:
+    """The engine's checks (native where it can, and answered once for no properties at
+    all: a lead without traits) agree with compile_where."""
+    held = _Where(where, compile_where(where))
+    assert _holds(held, dict(props), None) is expected
+    assert held.on_empty is compile_where(where)({})
 
 
 @pytest.mark.parametrize(
