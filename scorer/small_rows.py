@@ -83,28 +83,24 @@ def grown(row: SmallRow, t: float) -> SmallRow:
     k = row.k
     out = SmallRow(row.closed, k)
     out.w0, out.n0, out.a0, out.b0, out.c0 = row.w0, row.n0, row.a0, row.b0, row.c0
+    if k == 1:
+        if row.n0 == 1:
+            out.n0, out.b0 = 2, t
+        else:
+            out.n0, out.c0 = 3, t
+        return out
     out.w1, out.n1, out.a1, out.b1, out.c1 = row.w1, row.n1, row.a1, row.b1, row.c1
+    if k == 2:
+        if row.n1 == 1:
+            out.n1, out.b1 = 2, t
+        else:
+            out.n1, out.c1 = 3, t
+        return out
     out.w2, out.n2, out.a2, out.b2, out.c2 = row.w2, row.n2, row.a2, row.b2, row.c2
-    i = k - 1
-    n = count(row, i)
-    if i == 0:
-        out.n0 = n + 1
-        if n == 1:
-            out.b0 = t
-        else:
-            out.c0 = t
-    elif i == 1:
-        out.n1 = n + 1
-        if n == 1:
-            out.b1 = t
-        else:
-            out.c1 = t
+    if row.n2 == 1:
+        out.n2, out.b2 = 2, t
     else:
-        out.n2 = n + 1
-        if n == 1:
-            out.b2 = t
-        else:
-            out.c2 = t
+        out.n2, out.c2 = 3, t
     return out
 
 
