@@ -8,6 +8,52 @@ T0 = 1_800_000_000.0  # a fixed event time: the scorer never reads the clock
 DAY = 86_400.0
 H = 14 * DAY
 
+# Capped rules over page views (test_scorer_cap_windows, test_scorer_small_rows): caps whose
+# CAP_LATENESS is a whole number of windows (1d: 2, 1h: 48, 2d: 1, 45s: 3840) and caps where
+# it is not (36h, 5d, 7s), one with a partial last credit (4 credits a day), one negative.
+CAPS = """
+[[rule]]
+id = "day"
+event = "page_view"
+points = 1
+cap = { points = 3, per = "1d" }
+[[rule]]
+id = "day-partial"
+event = "page_view"
+points = 3
+cap = { points = 10, per = "1d" }
+[[rule]]
+id = "long"
+event = "page_view"
+points = 2
+cap = { points = 4, per = "36h" }
+[[rule]]
+id = "hour"
+event = "page_view"
+points = 1
+cap = { points = 2, per = "1h" }
+[[rule]]
+id = "two-days"
+event = "page_view"
+points = -2
+cap = { points = 5, per = "2d" }
+[[rule]]
+id = "five-days"
+event = "page_view"
+points = 1
+cap = { points = 2, per = "5d" }
+[[rule]]
+id = "seconds"
+event = "page_view"
+points = 1
+cap = { points = 1, per = "7s" }
+[[rule]]
+id = "minute"
+event = "page_view"
+points = 1
+cap = { points = 2, per = "45s" }
+"""
+
 BASE = """
 version = "v1"
 [decay]

@@ -6,60 +6,14 @@ from typing import Any
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from scorer_rulebook import BASE, DAY
+from scorer_rulebook import BASE, CAPS, DAY
 
 from scorer import ScoringEvent, apply_event, caps, new_state, parse_rules
 from scorer.engine import _floor_div, _lag, _oldest
 from scorer.limits import CAP_LATENESS
 from scorer.state import CapWindows, windows_of
 
-# Caps whose CAP_LATENESS is a whole number of windows (1d: 2, 1h: 48, 2d: 1, 45s: 3840)
-# and caps where it is not (36h, 5d, 7s), one with a partial last credit, one negative.
-RULES = parse_rules(
-    BASE
-    + """
-[[rule]]
-id = "day"
-event = "page_view"
-points = 1
-cap = { points = 3, per = "1d" }
-[[rule]]
-id = "day-partial"
-event = "page_view"
-points = 3
-cap = { points = 10, per = "1d" }
-[[rule]]
-id = "long"
-event = "page_view"
-points = 2
-cap = { points = 4, per = "36h" }
-[[rule]]
-id = "hour"
-event = "page_view"
-points = 1
-cap = { points = 2, per = "1h" }
-[[rule]]
-id = "two-days"
-event = "page_view"
-points = -2
-cap = { points = 5, per = "2d" }
-[[rule]]
-id = "five-days"
-event = "page_view"
-points = 1
-cap = { points = 2, per = "5d" }
-[[rule]]
-id = "seconds"
-event = "page_view"
-points = 1
-cap = { points = 1, per = "7s" }
-[[rule]]
-id = "minute"
-event = "page_view"
-points = 1
-cap = { points = 2, per = "45s" }
-"""
-)
+RULES = parse_rules(BASE + CAPS)
 CAPPED = [r for r in RULES.rules if r.cap is not None]
 
 

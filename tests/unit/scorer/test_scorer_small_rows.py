@@ -5,32 +5,13 @@ import gc
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scorer_rulebook import BASE, DAY, T0
+from scorer_rulebook import BASE, CAPS, DAY, T0
 
 from scorer import LeadState, ScoringEvent, apply_event, new_state, parse_rules
 from scorer.small_rows import NO_CLOSED, SmallRow, flat, small_of
 from scorer.state import windows_of
 
-RULES = parse_rules(
-    BASE
-    + """
-[[rule]]
-id = "day"
-event = "page_view"
-points = 1
-cap = { points = 3, per = "1d" }
-[[rule]]
-id = "four-a-day"
-event = "page_view"
-points = 1
-cap = { points = 4, per = "1d" }
-[[rule]]
-id = "hour"
-event = "page_view"
-points = 1
-cap = { points = 2, per = "1h" }
-"""
-)
+RULES = parse_rules(BASE + CAPS)
 
 _TIMES = st.lists(st.floats(1e9, 2e9, allow_nan=False), min_size=1, max_size=3).map(sorted)
 _ROWS = st.tuples(
@@ -67,14 +48,14 @@ def _day_of_views(state: LeadState, start: float, n: int, tag: str) -> LeadState
 
 def test_in_order_steps_hold_small_rows_and_others_flat() -> None:
     """Four days of views: "day" (3 a day) stays small, as windows come and old ones go;
-    "four-a-day" credits four a day: it stays flat. "hour" is small while it holds three
+    "day-partial" credits four a day: it stays flat. "hour" is small while it holds three
     windows, flat with four."""
     state = new_state()
     for day in range(4):
         state = _day_of_views(state, T0 + day * DAY, 5, f"d{day}-")
     rows = dict(zip(state.cap_ids, state.cap_rows, strict=True))
     assert isinstance(rows["day"], SmallRow)
-    assert isinstance(rows["four-a-day"], tuple) and isinstance(rows["hour"], SmallRow)
+    assert isinstance(rows["day-partial"], tuple) and isinstance(rows["hour"], SmallRow)
     closed, windows = windows_of(state.caps["day"])
     today = int((T0 + 3 * DAY) // DAY)
     assert closed == today - 3 and sorted(windows) == [today - 2, today - 1, today]
