@@ -102,6 +102,8 @@ class _Step:
         self.kind: Final = _CAPPED if cap is not None else _ONCE if rule.once_per else _PLAIN
         # how many events of a cap window can get credit
         self.limit: Final = caps.slots(rule.points, cap) if cap is not None else 0
+        # its rows may be SmallRows (small_rows.py): it credits 1 to SMALL_TIMES a window
+        self.small: Final = 0 < self.limit <= SMALL_TIMES
         self.per: Final = cap.per if cap is not None else 1.0
         # CAP_LATENESS in windows of `per`, when whole and `per` is whole (else NaN): the
         # oldest window kept is then `lag` windows before the event's (see _oldest)
@@ -362,12 +364,12 @@ def _capped(
 ) -> HeldRow | None:
     """Credit a capped rule into `out`; the rule's new row, or None if unchanged.
 
-    Rules that credit at most SMALL_TIMES events a window hold SmallRows where they can
-    (small_rows.py): _capped_small takes the in-order cases; anything else, and any other
-    rule, goes through _capped_flat on the flat tuple, whose result is held small again
-    when it fits.
+    Rules that credit 1 to SMALL_TIMES events a window (step.small) hold SmallRows where
+    they can (small_rows.py): _capped_small takes the in-order cases; anything else, and
+    any other rule, goes through _capped_flat on the flat tuple, whose result is held
+    small again when it fits.
     """
-    small = step.limit <= SMALL_TIMES
+    small = step.small
     if small and (current is None or isinstance(current, SmallRow)):
         row = _capped_small(current, step, t, window, oldest, latest, eid, out)
         if row is not _UNHANDLED:
@@ -398,8 +400,6 @@ def _capped_small(
     newest window, or the first event of a window after every held one. _UNHANDLED if the
     event is not one of them, or the result would not fit a SmallRow."""
     points, limit = step.points, step.limit
-    if not limit:
-        return _UNHANDLED
     if row is None:
         if window < oldest:
             return _UNHANDLED
